@@ -1,0 +1,111 @@
+package sequences
+
+import (
+	"context"
+	"time"
+)
+
+// MessageStatus is where one (enrollment, step) send stands.
+type MessageStatus string
+
+// Message statuses.
+const (
+	MsgSending  MessageStatus = "sending"  // claimed; being delivered now
+	MsgSent     MessageStatus = "sent"     // the SMTP server accepted it
+	MsgDeferred MessageStatus = "deferred" // a transient failure; retried later
+	MsgFailed   MessageStatus = "failed"   // permanently refused
+	MsgUnknown  MessageStatus = "unknown"  // maybe delivered: the recruiter decides
+)
+
+// Message is the send record of one step.
+type Message struct {
+	ID           int64         `db:"id" json:"-"`
+	EnrollmentID int64         `db:"enrollment_id" json:"enrollment_id"`
+	Step         int           `db:"step" json:"step"`
+	MessageID    string        `db:"message_id" json:"message_id"`
+	Status       MessageStatus `db:"status" json:"status"`
+	Attempts     int           `db:"attempts" json:"attempts"`
+	From         string        `db:"from_addr" json:"from"`
+	To           string        `db:"to_addr" json:"to"`
+	Subject      string        `db:"subject" json:"subject"`
+	InReplyTo    string        `db:"in_reply_to" json:"in_reply_to,omitempty"`
+	Error        string        `db:"error" json:"error,omitempty"`
+	ClaimedAt    *time.Time    `db:"claimed_at" json:"claimed_at,omitempty"`
+	SentAt       *time.Time    `db:"sent_at" json:"sent_at,omitempty"`
+	CreatedAt    time.Time     `db:"created_at" json:"created_at"`
+}
+
+// Event is one entry of a candidate's timeline besides the messages.
+type Event struct {
+	ID           int64     `db:"id" json:"-"`
+	EnrollmentID *int64    `db:"enrollment_id" json:"enrollment_id,omitempty"`
+	Kind         string    `db:"kind" json:"kind"`
+	Detail       string    `db:"detail" json:"detail,omitempty"`
+	CreatedAt    time.Time `db:"created_at" json:"at"`
+}
+
+// Event kinds.
+const (
+	EvEnrolled        = "enrolled"
+	EvPaused          = "paused"
+	EvResumed         = "resumed"
+	EvStopped         = "stopped"
+	EvFinished        = "finished"
+	EvSendFailed      = "send_failed"
+	EvDeliveryUnknown = "delivery_unknown"
+	EvRenderFailed    = "render_failed"
+)
+
+// Claim is a due step taken by one sender: until it is recorded as sent,
+// deferred, failed or unknown, nobody else sends it.
+type Claim struct {
+	Enrollment Enrollment
+	Step       int
+	MessageRow int64
+	MessageID  string
+	Attempts   int // earlier attempts that reached the server
+}
+
+// ThreadMessage is an earlier message of an enrollment's thread.
+type ThreadMessage struct {
+	MessageID string `db:"message_id"`
+	Subject   string `db:"subject"`
+}
+
+// Sent describes a delivered message for the send record.
+type Sent struct {
+	At        time.Time
+	From, To  string
+	Subject   string
+	InReplyTo string
+	// NextDue is when the following step is due; nil when this was the last.
+	NextDue *time.Time
+}
+
+// Store is what the scheduler needs from the database.
+type Store interface {
+	// ClaimDue takes up to limit enrollments due at now, marks their step
+	// "sending" and takes them off the due list, all in one transaction.
+	ClaimDue(ctx context.Context, now time.Time, limit int, msgID func(Enrollment) string) ([]Claim, error)
+	// RecordSent commits the send record and advances the enrollment.
+	RecordSent(ctx context.Context, c Claim, s Sent) error
+	// Defer puts the step back on the due list at until; countAttempt is
+	// false when the message never reached the server (mailbox down).
+	Defer(ctx context.Context, c Claim, until time.Time, countAttempt bool, reason string, now time.Time) error
+	// Fail ends the enrollment after a permanent refusal and marks the
+	// candidate's address undeliverable.
+	Fail(ctx context.Context, c Claim, reason string, now time.Time) error
+	// Hold pauses the enrollment with a reason; the message is recorded with
+	// status (MsgUnknown after a timeout after DATA, MsgDeferred when it never
+	// left, e.g. a template error) and an event of kind is added.
+	Hold(ctx context.Context, c Claim, status MessageStatus, kind, reason string, now time.Time) error
+	// RecoverStale turns claims older than before (a crash mid-send) into
+	// "unknown" and holds their enrollments.
+	RecoverStale(ctx context.Context, before, now time.Time) (int, error)
+	// NextDue is the earliest due time of an active enrollment.
+	NextDue(ctx context.Context) (time.Time, bool, error)
+	// Thread lists the sent messages of an enrollment before step.
+	Thread(ctx context.Context, enrollmentID int64, step int) ([]ThreadMessage, error)
+	// Version loads a pinned sequence version.
+	Version(ctx context.Context, id int64) (*Sequence, error)
+}

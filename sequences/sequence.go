@@ -1,0 +1,231 @@
+package sequences
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"followup/internal/yamlfile"
+	"followup/templates"
+)
+
+// Sequence is an ordered list of steps a candidate goes through.
+type Sequence struct {
+	Name           string   `json:"name"`
+	Description    string   `json:"description,omitempty"`
+	Mailbox        string   `json:"mailbox,omitempty"`
+	Fields         []string `json:"fields,omitempty"`
+	OptionalFields []string `json:"optional_fields,omitempty"`
+	Steps          []Step   `json:"steps"`
+	File           string   `json:"-"`
+}
+
+// Step is one email of a sequence.
+type Step struct {
+	Template string `json:"template"`
+	After    Delay  `json:"after"`
+	// Reply sends the step as a reply in the thread of the enrollment's
+	// earlier messages: "Re: " + the first subject, In-Reply-To and References.
+	Reply bool `json:"reply,omitempty"`
+}
+
+// Version identifies the content of a sequence; enrollments pin the version
+// they started on, so editing the file never changes a running enrollment.
+func (s *Sequence) Version() string {
+	b, _ := json.Marshal(s)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Definition is the pinned JSON form stored with each version.
+func (s *Sequence) Definition() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// ParseDefinition reads a pinned version back.
+func ParseDefinition(def string) (*Sequence, error) {
+	var s Sequence
+	if err := json.Unmarshal([]byte(def), &s); err != nil {
+		return nil, fmt.Errorf("reading pinned sequence version: %w", err)
+	}
+	return &s, nil
+}
+
+// AllFields is every field an enrollment in this sequence may carry.
+func (s *Sequence) AllFields() []string {
+	return append(append([]string{}, s.Fields...), s.OptionalFields...)
+}
+
+type sequenceFile struct {
+	Description    string     `yaml:"description"`
+	Mailbox        string     `yaml:"mailbox"`
+	Fields         []string   `yaml:"fields"`
+	OptionalFields []string   `yaml:"optional_fields"`
+	Steps          []stepFile `yaml:"steps"`
+}
+
+type stepFile struct {
+	Template string `yaml:"template"`
+	After    string `yaml:"after"`
+	Reply    bool   `yaml:"reply"`
+}
+
+var (
+	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	fieldRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// ParseSequence reads one sequence file. Template references are checked by
+// Catalog, which sees the templates too.
+func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlfile.Problems) {
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	var f sequenceFile
+	doc, ps := yamlfile.Decode(file, content, &f)
+	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, File: file}
+	if !nameRe.MatchString(name) {
+		ps.Addf(file, 0, 0, "sequence file name %q: use lowercase letters, digits, - and _ (it becomes the sequence's name)", name)
+	}
+	seen := map[string]bool{}
+	for _, b := range templates.Builtin {
+		seen[b] = true
+	}
+	addFields := func(key string, list []string) []string {
+		var out []string
+		for i, fl := range list {
+			path := fmt.Sprintf("$.%s[%d]", key, i)
+			switch {
+			case !fieldRe.MatchString(fl):
+				ps = append(ps, doc.Problemf(path, "field %q: use lowercase letters, digits and _ (e.g. job_title)", fl))
+			case seen[fl]:
+				ps = append(ps, doc.Problemf(path, "field %q is declared twice or is built in (built in: %s)", fl, strings.Join(templates.Builtin, ", ")))
+			default:
+				seen[fl] = true
+				out = append(out, fl)
+			}
+		}
+		return out
+	}
+	s.Fields = addFields("fields", f.Fields)
+	s.OptionalFields = addFields("optional_fields", f.OptionalFields)
+	if len(f.Steps) == 0 && len(ps) == 0 {
+		ps = append(ps, doc.Problemf("$", "a sequence needs at least one step under \"steps:\""))
+	}
+	for i, st := range f.Steps {
+		path := fmt.Sprintf("$.steps[%d]", i)
+		step := Step{Template: st.Template, Reply: st.Reply}
+		if st.Template == "" {
+			ps = append(ps, doc.Problemf(path, "step %d has no template", i+1))
+		}
+		if st.After == "" {
+			ps = append(ps, doc.Problemf(path, "step %d has no delay: add e.g. \"after: 2h\"", i+1))
+		} else if d, err := ParseDelay(st.After); err != nil {
+			ps = append(ps, doc.Problemf(path+".after", "step %d: %v", i+1, err))
+		} else {
+			step.After = d
+		}
+		if st.Reply && i == 0 {
+			ps = append(ps, doc.Problemf(path+".reply", "step 1 cannot be a reply: there is no earlier message in the thread"))
+		}
+		s.Steps = append(s.Steps, step)
+	}
+	return s, doc, ps
+}
+
+// Catalog is a project's sequences and templates, checked against each other.
+type Catalog struct {
+	Sequences map[string]*Sequence
+	Templates *templates.Set
+	docs      map[string]*yamlfile.Doc
+}
+
+// LoadCatalog reads every *.yaml in seqDir and every template in tplDir, and
+// reports all problems: file errors, steps naming missing templates,
+// templates using fields the sequence does not declare, missing subjects.
+func LoadCatalog(seqDir, tplDir string) (*Catalog, yamlfile.Problems) {
+	set, ps := templates.Load(tplDir)
+	c := &Catalog{Sequences: map[string]*Sequence{}, Templates: set, docs: map[string]*yamlfile.Doc{}}
+	entries, err := os.ReadDir(seqDir)
+	if err != nil {
+		ps.Addf(seqDir, 0, 0, "reading sequences: %v", err)
+		return c, ps
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+			continue
+		}
+		file := filepath.Join(seqDir, e.Name())
+		content, err := os.ReadFile(file)
+		if err != nil {
+			ps.Addf(file, 0, 0, "reading sequence: %v", err)
+			continue
+		}
+		s, doc, sps := ParseSequence(file, content)
+		ps = append(ps, sps...)
+		if prev, dup := c.Sequences[s.Name]; dup {
+			ps.Addf(file, 0, 0, "sequence %q is also defined in %s", s.Name, prev.File)
+			continue
+		}
+		c.Sequences[s.Name] = s
+		c.docs[s.Name] = doc
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ps = append(ps, c.checkSequence(c.Sequences[n])...)
+	}
+	return c, ps
+}
+
+// checkSequence verifies a sequence's steps against the templates.
+func (c *Catalog) checkSequence(s *Sequence) yamlfile.Problems {
+	var ps yamlfile.Problems
+	doc := c.docs[s.Name]
+	declared := map[string]bool{}
+	for _, f := range append(s.AllFields(), templates.Builtin...) {
+		declared[f] = true
+	}
+	for i, st := range s.Steps {
+		if st.Template == "" {
+			continue
+		}
+		path := fmt.Sprintf("$.steps[%d].template", i)
+		versions := c.Templates.Versions(st.Template)
+		if len(versions) == 0 {
+			ps = append(ps, doc.Problemf(path, "step %d: no template %q (expected a file %s.LANG.md in the templates folder)", i+1, st.Template, st.Template))
+			continue
+		}
+		for _, t := range versions {
+			if !st.Reply && !t.HasSubject() {
+				ps.Addf(t.File, 1, 0, "no subject in the front matter, but sequence %s step %d sends it as a new email (add \"subject: ...\" or mark the step \"reply: true\")", s.Name, i+1)
+			}
+			for _, f := range t.Fields() {
+				if !declared[f] {
+					ps.Addf(t.File, t.FieldLines[f], 0, "field %q is not provided by sequence %s (%s): add it to its \"fields\" or \"optional_fields\"", f, s.Name, s.File)
+				}
+			}
+		}
+	}
+	return ps
+}
+
+// Sequence returns a sequence by name.
+func (c *Catalog) Sequence(name string) (*Sequence, error) {
+	s, ok := c.Sequences[name]
+	if !ok {
+		var names []string
+		for n := range c.Sequences {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no sequence named %q (sequences: %s)", name, strings.Join(names, ", "))
+	}
+	return s, nil
+}

@@ -1,0 +1,161 @@
+-- Named queries, prepared when the store opens so a broken query fails at
+-- start-up. Placeholders are "?" and rebound for PostgreSQL; only SQL that
+-- both SQLite and PostgreSQL accept is used here.
+
+-- name: candidate-upsert
+INSERT INTO candidates (email, name, language, timezone, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (email) DO UPDATE SET
+    name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE candidates.name END,
+    language = CASE WHEN excluded.language <> '' THEN excluded.language ELSE candidates.language END,
+    timezone = CASE WHEN excluded.timezone <> '' THEN excluded.timezone ELSE candidates.timezone END,
+    updated_at = excluded.updated_at
+RETURNING id, undeliverable_reason;
+
+-- name: candidate-by-email
+SELECT id, email, name, language, timezone, undeliverable_reason, undeliverable_at, created_at
+FROM candidates WHERE email = ?;
+
+-- name: candidate-undeliverable
+UPDATE candidates SET undeliverable_at = ?, undeliverable_reason = ?, updated_at = ? WHERE id = ?;
+
+-- name: version-id
+SELECT id FROM sequence_versions WHERE sequence = ? AND hash = ?;
+
+-- name: version-insert
+INSERT INTO sequence_versions (sequence, hash, definition, created_at) VALUES (?, ?, ?, ?) RETURNING id;
+
+-- name: version-definition
+SELECT definition FROM sequence_versions WHERE id = ?;
+
+-- name: enrollment-by-key
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.idempotency_key = ?;
+
+-- name: enrollment-live
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.candidate_id = ? AND e.sequence = ? AND e.status IN ('active', 'paused');
+
+-- name: enrollment-insert
+INSERT INTO enrollments (uid, candidate_id, sequence, version_id, mailbox, fields, status, next_step, next_due_at,
+                         idempotency_key, source, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, 'active', 0, ?, ?, ?, ?, ?)
+RETURNING id;
+
+-- name: enrollment-by-id
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.id = ?;
+
+-- name: enrollments-of-candidate
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE c.email = ?
+ORDER BY e.id;
+
+-- name: enrollment-list
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE (? = '' OR e.sequence = ?) AND (? = '' OR e.status = ?) AND e.id > ?
+ORDER BY e.id
+LIMIT ?;
+
+-- name: due-list
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.status = 'active' AND e.next_due_at <= ?
+ORDER BY e.next_due_at
+LIMIT ?;
+
+-- name: next-due
+SELECT next_due_at FROM enrollments
+WHERE status = 'active' AND next_due_at IS NOT NULL
+ORDER BY next_due_at
+LIMIT 1;
+
+-- name: enrollment-set-due
+UPDATE enrollments SET next_due_at = ?, updated_at = ? WHERE id = ?;
+
+-- name: enrollment-advance
+UPDATE enrollments SET
+    next_step = ?,
+    next_due_at = ?,
+    status = CASE WHEN ? = 1 THEN 'finished' ELSE status END,
+    status_reason = CASE WHEN ? = 1 THEN '' ELSE status_reason END,
+    updated_at = ?
+WHERE id = ?;
+
+-- name: enrollment-set-status
+UPDATE enrollments SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?;
+
+-- name: enrollment-hold
+UPDATE enrollments SET status = 'paused', status_reason = ?, updated_at = ?
+WHERE id = ? AND status IN ('active', 'paused');
+
+-- name: message-claim
+INSERT INTO messages (enrollment_id, step, message_id, status, claimed_at, created_at, updated_at)
+VALUES (?, ?, ?, 'sending', ?, ?, ?)
+ON CONFLICT (enrollment_id, step) DO UPDATE SET
+    status = 'sending', claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
+WHERE messages.status = 'deferred'
+RETURNING id, attempts;
+
+-- name: message-sent
+UPDATE messages SET status = 'sent', sent_at = ?, from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ?,
+    attempts = attempts + 1, error = '', updated_at = ?
+WHERE id = ?;
+
+-- name: message-defer
+UPDATE messages SET status = 'deferred', attempts = attempts + ?, error = ?, updated_at = ? WHERE id = ?;
+
+-- name: message-set-status
+UPDATE messages SET status = ?, attempts = attempts + ?, error = ?, updated_at = ? WHERE id = ?;
+
+-- name: message-get
+SELECT id, enrollment_id, step, message_id, status, attempts, from_addr, to_addr, subject, in_reply_to, error,
+       claimed_at, sent_at, created_at
+FROM messages WHERE enrollment_id = ? AND step = ?;
+
+-- name: messages-stale
+SELECT id, enrollment_id, step, message_id, status, attempts, from_addr, to_addr, subject, in_reply_to, error,
+       claimed_at, sent_at, created_at
+FROM messages WHERE status = 'sending' AND claimed_at < ?;
+
+-- name: thread
+SELECT message_id, subject FROM messages
+WHERE enrollment_id = ? AND status = 'sent' AND step < ?
+ORDER BY step;
+
+-- name: messages-of-candidate
+SELECT m.id, m.enrollment_id, m.step, m.message_id, m.status, m.attempts, m.from_addr, m.to_addr, m.subject,
+       m.in_reply_to, m.error, m.claimed_at, m.sent_at, m.created_at
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id JOIN candidates c ON c.id = e.candidate_id
+WHERE c.email = ?
+ORDER BY m.id;
+
+-- name: event-insert
+INSERT INTO events (candidate_id, enrollment_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?);
+
+-- name: events-of-candidate
+SELECT ev.id, ev.enrollment_id, ev.kind, ev.detail, ev.created_at
+FROM events ev JOIN candidates c ON c.id = ev.candidate_id
+WHERE c.email = ?
+ORDER BY ev.id;
+
+-- name: sent-per-sequence
+SELECT e.sequence AS sequence, COUNT(*) AS sent
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+WHERE m.status = 'sent'
+GROUP BY e.sequence
+ORDER BY e.sequence;
+
+-- name: status-counts
+SELECT sequence, status, COUNT(*) AS n FROM enrollments GROUP BY sequence, status ORDER BY sequence, status;

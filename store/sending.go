@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"followup/sequences"
+)
+
+// ClaimDue takes up to limit due enrollments off the due list and marks
+// their current step "sending", in one transaction. Work grows with the
+// number of due enrollments, never with the number of enrollments.
+func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func(sequences.Enrollment) string) ([]sequences.Claim, error) {
+	now = utc(now)
+	var claims []sequences.Claim
+	err := db.tx(ctx, func(tx *sqlx.Tx) error {
+		claims = claims[:0]
+		var rows []enrollmentRow
+		if err := tx.StmtxContext(ctx, db.q.DueList).SelectContext(ctx, &rows, now, limit); err != nil {
+			return fmt.Errorf("listing due steps: %w", err)
+		}
+		due, err := decodeRows(rows)
+		if err != nil {
+			return err
+		}
+		claim := tx.StmtxContext(ctx, db.q.MessageClaim)
+		setDue := tx.StmtxContext(ctx, db.q.EnrollmentSetDue)
+		for _, e := range due {
+			if _, err := setDue.ExecContext(ctx, nil, now, e.ID); err != nil {
+				return fmt.Errorf("claiming enrollment %d: %w", e.ID, err)
+			}
+			c := sequences.Claim{Enrollment: e, Step: e.NextStep, MessageID: msgID(e)}
+			var got struct {
+				ID       int64 `db:"id"`
+				Attempts int   `db:"attempts"`
+			}
+			err := claim.GetContext(ctx, &got, e.ID, e.NextStep, c.MessageID, now, now, now)
+			if errors.Is(err, sql.ErrNoRows) {
+				// The step already has a send record that is not retryable:
+				// never send it again; hold the enrollment for a person.
+				reason := fmt.Sprintf("step %d already has a send record; not sending it again", e.NextStep+1)
+				if _, err := tx.StmtxContext(ctx, db.q.EnrollmentHold).ExecContext(ctx, reason, now, e.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("claiming step %d of enrollment %d: %w", e.NextStep+1, e.ID, err)
+			}
+			c.MessageRow, c.Attempts = got.ID, got.Attempts
+			claims = append(claims, c)
+		}
+		return nil
+	})
+	return claims, err
+}
+
+// RecordSent commits the send record of an accepted message and advances
+// the enrollment to its next step (or finishes it).
+func (db *DB) RecordSent(ctx context.Context, c sequences.Claim, s sequences.Sent) error {
+	at := utc(s.At)
+	finished := 0
+	if s.NextDue == nil {
+		finished = 1
+	}
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, at, c.MessageRow); err != nil {
+			return fmt.Errorf("recording sent message %s: %w", c.MessageID, err)
+		}
+		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {
+			return fmt.Errorf("advancing enrollment %d: %w", c.Enrollment.ID, err)
+		}
+		if finished == 1 {
+			return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvFinished, c.Enrollment.Sequence, at)
+		}
+		return nil
+	})
+}
+
+// Defer puts a claimed step back on the due list at until.
+func (db *DB) Defer(ctx context.Context, c sequences.Claim, until time.Time, countAttempt bool, reason string, now time.Time) error {
+	n := 0
+	if countAttempt {
+		n = 1
+	}
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.StmtxContext(ctx, db.q.MessageDefer).ExecContext(ctx, n, reason, utc(now), c.MessageRow); err != nil {
+			return fmt.Errorf("deferring %s: %w", c.MessageID, err)
+		}
+		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetDue).ExecContext(ctx, utc(until), utc(now), c.Enrollment.ID); err != nil {
+			return fmt.Errorf("deferring enrollment %d: %w", c.Enrollment.ID, err)
+		}
+		return nil
+	})
+}
+
+// Fail ends the enrollment after a permanent refusal and marks the address
+// undeliverable, so no sequence mails it again.
+func (db *DB) Fail(ctx context.Context, c sequences.Claim, reason string, now time.Time) error {
+	now = utc(now)
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, sequences.MsgFailed, 1, reason, now, c.MessageRow); err != nil {
+			return fmt.Errorf("recording failed message %s: %w", c.MessageID, err)
+		}
+		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetStatus).ExecContext(ctx, sequences.Failed, reason, now, c.Enrollment.ID); err != nil {
+			return fmt.Errorf("failing enrollment %d: %w", c.Enrollment.ID, err)
+		}
+		if _, err := tx.StmtxContext(ctx, db.q.CandidateUndeliverable).ExecContext(ctx, now, reason, now, c.Enrollment.CandidateID); err != nil {
+			return fmt.Errorf("marking %s undeliverable: %w", c.Enrollment.Email, err)
+		}
+		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvSendFailed, reason, now)
+	})
+}
+
+// Hold pauses the enrollment for a person to decide, recording the message
+// with status.
+func (db *DB) Hold(ctx context.Context, c sequences.Claim, status sequences.MessageStatus, kind, reason string, now time.Time) error {
+	now = utc(now)
+	n := 0
+	if status == sequences.MsgUnknown {
+		n = 1
+	}
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, status, n, reason, now, c.MessageRow); err != nil {
+			return fmt.Errorf("recording %s message %s: %w", status, c.MessageID, err)
+		}
+		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentHold).ExecContext(ctx, reason, now, c.Enrollment.ID); err != nil {
+			return fmt.Errorf("holding enrollment %d: %w", c.Enrollment.ID, err)
+		}
+		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, kind, reason, now)
+	})
+}
+
+// RecoverStale turns claims made before `before` that never got a result
+// (the process died mid-send) into "unknown": the server may have accepted
+// the message, so it is not resent without a person deciding.
+func (db *DB) RecoverStale(ctx context.Context, before, now time.Time) (int, error) {
+	var stale []sequences.Message
+	if err := db.q.MessagesStale.SelectContext(ctx, &stale, utc(before)); err != nil {
+		return 0, fmt.Errorf("listing interrupted sends: %w", err)
+	}
+	for _, m := range stale {
+		var row enrollmentRow
+		if err := db.q.EnrollmentByID.GetContext(ctx, &row, m.EnrollmentID); err != nil {
+			return 0, fmt.Errorf("loading enrollment %d: %w", m.EnrollmentID, err)
+		}
+		e, err := row.decode()
+		if err != nil {
+			return 0, err
+		}
+		c := sequences.Claim{Enrollment: e, Step: m.Step, MessageRow: m.ID, MessageID: m.MessageID}
+		reason := fmt.Sprintf("sending step %d was interrupted; it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", m.Step+1, e.Email)
+		if err := db.Hold(ctx, c, sequences.MsgUnknown, sequences.EvDeliveryUnknown, reason, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), nil
+}
+
+// NextDue is the earliest due time of an active enrollment.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var t time.Time
+	err := db.q.NextDue.GetContext(ctx, &t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("finding the next due step: %w", err)
+	}
+	return t, true, nil
+}
+
+// Thread lists the sent messages of an enrollment before step.
+func (db *DB) Thread(ctx context.Context, enrollmentID int64, step int) ([]sequences.ThreadMessage, error) {
+	var out []sequences.ThreadMessage
+	if err := db.q.Thread.SelectContext(ctx, &out, enrollmentID, step); err != nil {
+		return nil, fmt.Errorf("loading thread of enrollment %d: %w", enrollmentID, err)
+	}
+	return out, nil
+}
+
+var _ sequences.Store = (*DB)(nil)

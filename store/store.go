@@ -1,0 +1,207 @@
+// Package store keeps Followup's state in SQL: candidates, enrollments, the
+// pinned sequence versions, the send record of every message, and the
+// timeline of events. SQLite is the embedded default; the queries are written
+// so a PostgreSQL backend can share them through sqlx.Rebind.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed queries.sql
+var queriesSQL string
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is an open store: one writer connection (SQLite allows one writer at a
+// time; a single connection with immediate transactions means writers queue
+// instead of failing with "database is locked") and a pool of readers.
+type DB struct {
+	w, r *sqlx.DB
+	q    queries
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("opening database: no path given")
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL"
+	w, err := sqlx.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := migrate(ctx, w.DB, goose.DialectSQLite3, "migrations/sqlite"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrating database %s: %w", path, err)
+	}
+	r, err := sqlx.Open("sqlite3", base+"?"+common+"&_query_only=true")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening database %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	db := &DB{w: w, r: r}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string) error {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Close releases both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.q.closers != nil {
+		for _, s := range db.q.closers {
+			errs = append(errs, s.Close())
+		}
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// queries holds every named statement; the tag names the query in
+// queries.sql, and ",read" prepares it on the reader pool.
+type queries struct {
+	CandidateUpsert        *sqlx.Stmt `query:"candidate-upsert"`
+	CandidateByEmail       *sqlx.Stmt `query:"candidate-by-email,read"`
+	CandidateUndeliverable *sqlx.Stmt `query:"candidate-undeliverable"`
+	VersionID              *sqlx.Stmt `query:"version-id"`
+	VersionInsert          *sqlx.Stmt `query:"version-insert"`
+	VersionDefinition      *sqlx.Stmt `query:"version-definition,read"`
+	EnrollmentByKey        *sqlx.Stmt `query:"enrollment-by-key"`
+	EnrollmentLive         *sqlx.Stmt `query:"enrollment-live"`
+	EnrollmentInsert       *sqlx.Stmt `query:"enrollment-insert"`
+	EnrollmentByID         *sqlx.Stmt `query:"enrollment-by-id"`
+	EnrollmentsOfCandidate *sqlx.Stmt `query:"enrollments-of-candidate,read"`
+	EnrollmentList         *sqlx.Stmt `query:"enrollment-list,read"`
+	DueList                *sqlx.Stmt `query:"due-list"`
+	NextDue                *sqlx.Stmt `query:"next-due,read"`
+	EnrollmentSetDue       *sqlx.Stmt `query:"enrollment-set-due"`
+	EnrollmentAdvance      *sqlx.Stmt `query:"enrollment-advance"`
+	EnrollmentSetStatus    *sqlx.Stmt `query:"enrollment-set-status"`
+	EnrollmentHold         *sqlx.Stmt `query:"enrollment-hold"`
+	MessageClaim           *sqlx.Stmt `query:"message-claim"`
+	MessageSent            *sqlx.Stmt `query:"message-sent"`
+	MessageDefer           *sqlx.Stmt `query:"message-defer"`
+	MessageSetStatus       *sqlx.Stmt `query:"message-set-status"`
+	MessageGet             *sqlx.Stmt `query:"message-get"`
+	MessagesStale          *sqlx.Stmt `query:"messages-stale"`
+	Thread                 *sqlx.Stmt `query:"thread,read"`
+	MessagesOfCandidate    *sqlx.Stmt `query:"messages-of-candidate,read"`
+	EventInsert            *sqlx.Stmt `query:"event-insert"`
+	EventsOfCandidate      *sqlx.Stmt `query:"events-of-candidate,read"`
+	SentPerSequence        *sqlx.Stmt `query:"sent-per-sequence,read"`
+	StatusCounts           *sqlx.Stmt `query:"status-counts,read"`
+
+	closers []*sqlx.Stmt
+}
+
+// parseQueries splits queries.sql at "-- name: x" lines.
+func parseQueries(src string) map[string]string {
+	out := map[string]string{}
+	var name string
+	var body strings.Builder
+	flush := func() {
+		if name != "" {
+			out[name] = strings.TrimSpace(body.String())
+		}
+		body.Reset()
+	}
+	for _, line := range strings.Split(src, "\n") {
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if name != "" && !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			body.WriteString(line)
+			body.WriteByte('\n')
+		}
+	}
+	flush()
+	return out
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	named := parseQueries(queriesSQL)
+	v := reflect.ValueOf(&db.q).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("query")
+		if tag == "" {
+			continue
+		}
+		name, opt, _ := strings.Cut(tag, ",")
+		sqlText, ok := named[name]
+		if !ok {
+			return fmt.Errorf("preparing queries: %q is not in queries.sql", name)
+		}
+		pool := db.w
+		if opt == "read" {
+			pool = db.r
+		}
+		stmt, err := pool.PreparexContext(ctx, pool.Rebind(sqlText))
+		if err != nil {
+			return fmt.Errorf("preparing query %q: %w", name, err)
+		}
+		db.q.closers = append(db.q.closers, stmt)
+		v.Field(i).Set(reflect.ValueOf(stmt))
+	}
+	return nil
+}
+
+// tx runs fn in one write transaction (BEGIN IMMEDIATE on SQLite).
+func (db *DB) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	tx, err := db.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
