@@ -1,0 +1,104 @@
+package sequences
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"followup/mailer"
+	"followup/templates"
+)
+
+// MergeData is what a template of this enrollment can use: the built-in
+// fields and the enrollment's own. Declared optional fields that are empty
+// are present as "", so {{if .x}} works and nothing renders "<no value>".
+func MergeData(e Enrollment, seq *Sequence, mb *Mailbox) templates.Data {
+	d := templates.Data{}
+	for _, f := range seq.AllFields() {
+		d[f] = ""
+	}
+	for k, v := range e.Fields {
+		d[k] = v
+	}
+	d["name"] = e.Name
+	d["email"] = e.Email
+	d["sender_name"] = mb.From.Name
+	d["sender_email"] = mb.From.Address
+	d["company"] = mb.Company
+	return d
+}
+
+// Compose renders step of seq for enrollment e as it would be sent from mb.
+// thread holds the enrollment's earlier sent messages (for reply steps).
+func Compose(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence, step int, mb *Mailbox, thread []ThreadMessage, now time.Time) (*mailer.Message, error) {
+	if step < 0 || step >= len(seq.Steps) {
+		return nil, fmt.Errorf("sequence %s has no step %d (its pinned version has %d)", seq.Name, step+1, len(seq.Steps))
+	}
+	st := seq.Steps[step]
+	tpl, err := set.Lookup(st.Template, e.Language, defaultLang)
+	if err != nil {
+		return nil, fmt.Errorf("step %d: %w", step+1, err)
+	}
+	r, err := set.Render(tpl, MergeData(e, seq, mb), mb.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("step %d: %w", step+1, err)
+	}
+	msg := &mailer.Message{
+		From:      mb.From,
+		To:        mail.Address{Name: e.Name, Address: e.Email},
+		Subject:   r.Subject,
+		Text:      r.Text,
+		HTML:      r.HTML,
+		MessageID: MessageID(e.UID, step, mb.Domain()),
+		Date:      now,
+	}
+	if st.Reply && len(thread) > 0 {
+		// RFC 5322 §3.6.4: In-Reply-To names the parent, References the
+		// whole chain; the subject keeps the thread's first subject.
+		msg.Subject = "Re: " + stripReplyPrefix(thread[0].Subject)
+		msg.InReplyTo = thread[len(thread)-1].MessageID
+		for _, t := range thread {
+			msg.References = append(msg.References, t.MessageID)
+		}
+	}
+	if msg.Subject == "" {
+		return nil, fmt.Errorf("step %d: template %s has no subject (add \"subject:\" to its front matter, or make the step a reply)", step+1, tpl.File)
+	}
+	return msg, nil
+}
+
+func stripReplyPrefix(s string) string {
+	for {
+		t := strings.TrimSpace(s)
+		lower := strings.ToLower(t)
+		cut := false
+		for _, p := range []string{"re:", "re：", "回复:", "回复：", "答复:", "答复："} {
+			if strings.HasPrefix(lower, p) {
+				t, cut = t[len(p):], true
+				break
+			}
+		}
+		if !cut {
+			return t
+		}
+		s = t
+	}
+}
+
+// compose prepares the message of a claim.
+func (s *Scheduler) compose(ctx context.Context, c Claim, mb *Mailbox, now time.Time) (*mailer.Message, *Sequence, error) {
+	seq, err := s.version(ctx, c.Enrollment.VersionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var thread []ThreadMessage
+	if c.Step < len(seq.Steps) && seq.Steps[c.Step].Reply {
+		if thread, err = s.Store.Thread(ctx, c.Enrollment.ID, c.Step); err != nil {
+			return nil, nil, err
+		}
+	}
+	msg, err := Compose(s.Templates, s.DefaultLanguage, c.Enrollment, seq, c.Step, mb, thread, now)
+	return msg, seq, err
+}
