@@ -43,12 +43,12 @@ steps:
 func writeProject(t *testing.T, dir, seqYAML string) {
 	t.Helper()
 	files := map[string]string{
-		"sequences/interview.yaml":  seqYAML,
-		"templates/first.en.md":     "---\nsubject: \"Your {{.job_title}} interview\"\n---\nHi {{.name}}, thanks.\n",
-		"templates/first.zh-CN.md":  "---\nsubject: \"关于{{.job_title}}面试\"\n---\n{{.name}}，您好：感谢。\n",
-		"templates/second.en.md":    "---\n---\nA resource for you.\n",
-		"templates/third.en.md":     "---\nsubject: \"How is the search going?\"\n---\nChecking in.\n",
-		"templates/fourth.en.md":    "---\nsubject: \"Fourth\"\n---\nNew step.\n",
+		"sequences/interview.yaml": seqYAML,
+		"templates/first.en.md":    "---\nsubject: \"Your {{.job_title}} interview\"\n---\nHi {{.name}}, thanks.\n",
+		"templates/first.zh-CN.md": "---\nsubject: \"关于{{.job_title}}面试\"\n---\n{{.name}}，您好：感谢。\n",
+		"templates/second.en.md":   "---\n---\nA resource for you.\n",
+		"templates/third.en.md":    "---\nsubject: \"How is the search going?\"\n---\nChecking in.\n",
+		"templates/fourth.en.md":   "---\nsubject: \"Fourth\"\n---\nNew step.\n",
 	}
 	for name, content := range files {
 		p := filepath.Join(dir, name)
