@@ -1,0 +1,337 @@
+// Package config reads followup.yaml: the database, the sender mailboxes
+// with their SMTP settings, defaults for candidates, and sending options.
+// Every problem is reported at once with file:line; secrets come from the
+// environment or a file and are never printed.
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"followup/internal/yamlfile"
+	"followup/sequences"
+	"followup/templates"
+)
+
+// Config is the whole configuration, with defaults applied and paths made
+// absolute.
+type Config struct {
+	File      string     `yaml:"-"`
+	Company   string     `yaml:"company"`
+	Language  string     `yaml:"language"`
+	Timezone  string     `yaml:"timezone"`
+	Database  Database   `yaml:"database"`
+	Sequences string     `yaml:"sequences"`
+	Templates string     `yaml:"templates"`
+	Mailboxes []*Mailbox `yaml:"mailboxes"`
+	Sending   Sending    `yaml:"sending"`
+	Log       Log        `yaml:"log"`
+}
+
+// Database says where state is kept.
+type Database struct {
+	Path string `yaml:"path"`
+}
+
+// Mailbox is one sender: the recruiter's own address and SMTP account.
+type Mailbox struct {
+	Name      string `yaml:"name"`
+	From      string `yaml:"from"`
+	Signature string `yaml:"signature"`
+	SMTP      SMTP   `yaml:"smtp"`
+
+	Address mail.Address        `yaml:"-"`
+	Sig     *templates.Template `yaml:"-"`
+}
+
+// SMTP is a mailbox's outgoing server.
+type SMTP struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	TLS          string `yaml:"tls"`
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	Timeout      string `yaml:"timeout"`
+	Connections  int    `yaml:"connections"`
+	CAFile       string `yaml:"ca_file"`
+
+	TimeoutD time.Duration `yaml:"-"`
+}
+
+// Sending tunes the scheduler.
+type Sending struct {
+	Batch   int   `yaml:"batch"`
+	Workers int   `yaml:"workers"`
+	Retry   Retry `yaml:"retry"`
+}
+
+// Retry is the backoff for temporary failures.
+type Retry struct {
+	Initial  string `yaml:"initial"`
+	Max      string `yaml:"max"`
+	Attempts int    `yaml:"attempts"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString keeps %#v from leaking it too.
+func (s Secret) GoString() string { return s.String() }
+
+// Reveal returns the secret itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// Load reads and validates the config file. Getenv resolves password_env
+// (os.Getenv in production).
+func Load(path string, getenv func(string) string) (*Config, yamlfile.Problems) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	content, err := os.ReadFile(abs)
+	if err != nil {
+		var ps yamlfile.Problems
+		if os.IsNotExist(err) {
+			ps.Addf(path, 0, 0, "no config file here: create a project with `followup init DIR`, or point to one with --config")
+		} else {
+			ps.Addf(path, 0, 0, "reading config: %v", err)
+		}
+		return nil, ps
+	}
+	return Parse(abs, content, getenv)
+}
+
+// Parse validates config content as if read from file.
+func Parse(file string, content []byte, getenv func(string) string) (*Config, yamlfile.Problems) {
+	c := &Config{File: file}
+	doc, ps := yamlfile.Decode(file, content, c)
+	c.defaults()
+	dir := filepath.Dir(file)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.Database.Path = rel(c.Database.Path)
+	c.Sequences = rel(c.Sequences)
+	c.Templates = rel(c.Templates)
+	if lang, err := sequences.NormalizeLanguage(c.Language); err != nil {
+		ps = append(ps, doc.Problemf("$.language", "%v", err))
+	} else {
+		c.Language = lang
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || strings.EqualFold(c.Timezone, "local") {
+		ps = append(ps, doc.Problemf("$.timezone", "unknown time zone %q (use an IANA name such as Asia/Shanghai)", c.Timezone))
+	}
+	if len(c.Mailboxes) == 0 {
+		ps = append(ps, doc.Problemf("$", "no mailboxes: add at least one under \"mailboxes:\" (the recruiter's own address and SMTP account)"))
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Mailboxes {
+		ps = append(ps, m.validate(doc, fmt.Sprintf("$.mailboxes[%d]", i), seen, rel, getenv)...)
+	}
+	for _, d := range []struct{ path, v string }{{"$.sending.retry.initial", c.Sending.Retry.Initial}, {"$.sending.retry.max", c.Sending.Retry.Max}} {
+		if dd, err := time.ParseDuration(d.v); err != nil || dd <= 0 {
+			ps = append(ps, doc.Problemf(d.path, "bad duration %q (e.g. 1m, 30s, 6h)", d.v))
+		}
+	}
+	if c.Sending.Batch < 1 || c.Sending.Workers < 1 || c.Sending.Retry.Attempts < 1 {
+		ps = append(ps, doc.Problemf("$.sending", "batch, workers and retry.attempts must be at least 1"))
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		ps = append(ps, doc.Problemf("$.log.level", "log level %q: use debug, info, warn or error", c.Log.Level))
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		ps = append(ps, doc.Problemf("$.log.format", "log format %q: use text or json", c.Log.Format))
+	}
+	return c, ps
+}
+
+func (c *Config) defaults() {
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.Language, "zh-CN")
+	set(&c.Timezone, "Asia/Shanghai")
+	set(&c.Database.Path, "followup.db")
+	set(&c.Sequences, "sequences")
+	set(&c.Templates, "templates")
+	set(&c.Sending.Retry.Initial, "1m")
+	set(&c.Sending.Retry.Max, "6h")
+	set(&c.Log.Level, "info")
+	set(&c.Log.Format, "text")
+	if c.Sending.Batch == 0 {
+		c.Sending.Batch = 100
+	}
+	if c.Sending.Workers == 0 {
+		c.Sending.Workers = 1
+	}
+	if c.Sending.Retry.Attempts == 0 {
+		c.Sending.Retry.Attempts = 10
+	}
+}
+
+func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool, rel func(string) string, getenv func(string) string) yamlfile.Problems {
+	var ps yamlfile.Problems
+	if !nameRe.MatchString(m.Name) {
+		ps = append(ps, doc.Problemf(path+".name", "mailbox name %q: use lowercase letters, digits, - and _ (e.g. wangmin)", m.Name))
+	} else if seen[m.Name] {
+		ps = append(ps, doc.Problemf(path+".name", "mailbox %q is defined twice", m.Name))
+	}
+	seen[m.Name] = true
+	if a, err := mail.ParseAddress(m.From); err != nil || strings.ContainsAny(m.From, "\r\n") {
+		ps = append(ps, doc.Problemf(path+".from", "from %q: not an address (write \"王敏 <wangmin@example.com>\")", m.From))
+	} else {
+		m.Address = *a
+	}
+	if m.Signature != "" {
+		sig, sps := templates.ParseSignature(doc.File, m.Signature)
+		line, _ := doc.Pos(path + ".signature")
+		for _, p := range sps {
+			ps.Addf(doc.File, line, 0, "signature: %s", p.Msg)
+		}
+		for _, f := range sig.Fields() {
+			if !oneOf(f, templates.Builtin...) {
+				ps.Addf(doc.File, line, 0, "signature: field %q is not available (a signature can use %s)", f, strings.Join(templates.Builtin, ", "))
+			}
+		}
+		m.Sig = sig
+	}
+	s := &m.SMTP
+	sp := path + ".smtp"
+	if s.Host == "" {
+		ps = append(ps, doc.Problemf(sp, "smtp.host is missing (e.g. smtp.exmail.qq.com)"))
+	}
+	if s.TLS == "" {
+		s.TLS = "starttls"
+		if s.Port == 465 {
+			s.TLS = "implicit"
+		}
+	}
+	switch s.TLS {
+	case "implicit":
+		if s.Port == 0 {
+			s.Port = 465
+		}
+	case "starttls":
+		if s.Port == 0 {
+			s.Port = 587
+		}
+	case "none":
+		if s.Port == 0 {
+			s.Port = 25
+		}
+	default:
+		ps = append(ps, doc.Problemf(sp+".tls", "tls %q: use implicit (port 465), starttls (port 587) or none (a relay on this machine only)", s.TLS))
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		ps = append(ps, doc.Problemf(sp+".port", "port %d is not a TCP port", s.Port))
+	}
+	if s.Timeout == "" {
+		s.Timeout = "30s"
+	}
+	if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+		ps = append(ps, doc.Problemf(sp+".timeout", "bad duration %q (e.g. 30s)", s.Timeout))
+	} else {
+		s.TimeoutD = d
+	}
+	if s.Connections == 0 {
+		s.Connections = 1
+	}
+	s.CAFile = rel(s.CAFile)
+	n := 0
+	for _, v := range []string{string(s.Password), s.PasswordEnv, s.PasswordFile} {
+		if v != "" {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		ps = append(ps, doc.Problemf(sp, "give the password one way only: password_env, password_file or password"))
+	case s.PasswordEnv != "":
+		v := getenv(s.PasswordEnv)
+		if v == "" {
+			ps = append(ps, doc.Problemf(sp+".password_env", "environment variable %s is not set (it should hold the SMTP password)", s.PasswordEnv))
+		}
+		s.Password = Secret(v)
+	case s.PasswordFile != "":
+		b, err := os.ReadFile(rel(s.PasswordFile))
+		if err != nil {
+			ps = append(ps, doc.Problemf(sp+".password_file", "reading the password file: %v", err))
+		}
+		s.Password = Secret(strings.TrimRight(string(b), "\r\n"))
+	}
+	if s.Username != "" && s.Password == "" && n == 0 {
+		ps = append(ps, doc.Problemf(sp, "smtp.username is set but no password: add password_env (recommended) or password_file"))
+	}
+	return ps
+}
+
+// Mailbox returns a mailbox by name.
+func (c *Config) Mailbox(name string) *Mailbox {
+	for _, m := range c.Mailboxes {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// MailboxNames lists the configured mailboxes; the first is the default.
+func (c *Config) MailboxNames() []string {
+	out := make([]string, len(c.Mailboxes))
+	for i, m := range c.Mailboxes {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// Defaults for enrollments.
+func (c *Config) Defaults() sequences.Defaults {
+	d := sequences.Defaults{Language: c.Language, Timezone: c.Timezone, Mailboxes: c.MailboxNames()}
+	if len(c.Mailboxes) > 0 {
+		d.Mailbox = c.Mailboxes[0].Name
+	}
+	return d
+}
+
+// RetryPolicy converts the retry settings.
+func (c *Config) RetryPolicy() sequences.Retry {
+	initial, _ := time.ParseDuration(c.Sending.Retry.Initial)
+	maxWait, _ := time.ParseDuration(c.Sending.Retry.Max)
+	return sequences.Retry{Initial: initial, Max: maxWait, MaxAttempts: c.Sending.Retry.Attempts}
+}
+
+func oneOf(v string, list ...string) bool {
+	for _, x := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
