@@ -75,6 +75,10 @@ type Scheduler struct {
 	// Changes signals that another process changed the database (a new
 	// enrollment from `followup enroll`): the loop looks again at once.
 	Changes <-chan struct{}
+	// Idle is the longest the loop sleeps without looking (default 1 min);
+	// it bounds how late an enrollment made elsewhere is noticed when
+	// Changes is nil.
+	Idle time.Duration
 	// OnSent, if set, is called after each message is recorded as sent.
 	OnSent func(Claim, *mailer.Message)
 
@@ -119,6 +123,9 @@ func (s *Scheduler) init() {
 		if s.Clock == nil {
 			s.Clock = RealClock{}
 		}
+		if s.Idle <= 0 {
+			s.Idle = time.Minute
+		}
 	})
 }
 
@@ -140,7 +147,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	} else if n > 0 {
 		s.Log.Warn("sends were interrupted by a crash; their enrollments are paused until a person decides", "count", n)
 	}
-	const idle = time.Minute // look again at least this often
+	idle := s.Idle
 	for {
 		res, err := s.RunOnce(ctx)
 		if ctx.Err() != nil {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"followup/config"
+	"followup/internal/yamlfile"
+	"followup/mailer"
+	"followup/sequences"
+	"followup/store"
+)
+
+// runEnv is what every command gets: no globals, so tests run commands
+// in-process with their own output and environment.
+type runEnv struct {
+	ctx        context.Context
+	stdout     io.Writer
+	stderr     io.Writer
+	configPath string
+	getenv     func(string) string
+	now        func() time.Time // nil: wall clock
+}
+
+func (env *runEnv) clock() time.Time {
+	if env.now != nil {
+		return env.now()
+	}
+	return time.Now()
+}
+
+// project is a loaded config with its sequences and templates.
+type project struct {
+	cfg     *config.Config
+	catalog *sequences.Catalog
+	log     *slog.Logger
+}
+
+// loadProject reads the config and the catalog; any problem stops here with
+// the full list.
+func (env *runEnv) loadProject() (*project, error) {
+	cfg, ps := config.Load(env.configPath, env.getenv)
+	if cfg == nil {
+		return nil, problemsError(ps)
+	}
+	cat, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
+	ps = append(ps, cps...)
+	if len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	return &project{cfg: cfg, catalog: cat, log: newLogger(env.stderr, cfg.Log)}, nil
+}
+
+func problemsError(ps yamlfile.Problems) error {
+	ps.Sort()
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.String())
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "%d problem(s); fix them and run `followup check`", len(ps))
+	return &exitError{code: 1, msg: b.String()}
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (p *project) openDB(ctx context.Context) (*store.DB, error) {
+	return store.Open(ctx, p.cfg.Database.Path)
+}
+
+// mailboxes builds the sending identities and their SMTP mailers.
+func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(), error) {
+	out := map[string]*sequences.Mailbox{}
+	var mailers []*mailer.Mailer
+	for _, m := range p.cfg.Mailboxes {
+		var roots *x509.CertPool
+		if m.SMTP.CAFile != "" {
+			pem, err := os.ReadFile(m.SMTP.CAFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("mailbox %s: reading ca_file: %w", m.Name, err)
+			}
+			roots = x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("mailbox %s: %s holds no PEM certificate", m.Name, m.SMTP.CAFile)
+			}
+		}
+		ml := mailer.New(mailer.Config{
+			Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: mailer.TLSMode(m.SMTP.TLS),
+			Username: m.SMTP.Username, Password: m.SMTP.Password.Reveal(),
+			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: max(m.SMTP.Connections, workers),
+		}, p.log.With("mailbox", m.Name))
+		mailers = append(mailers, ml)
+		out[m.Name] = &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml}
+	}
+	closeAll := func() {
+		for _, ml := range mailers {
+			_ = ml.Close()
+		}
+	}
+	return out, closeAll, nil
+}
+
+// scheduler wires the sending loop for this project.
+func (p *project) scheduler(db *store.DB, mbs map[string]*sequences.Mailbox, clock sequences.Clock) *sequences.Scheduler {
+	return &sequences.Scheduler{
+		Store: db, Templates: p.catalog.Templates, Mailboxes: mbs, Clock: clock, Log: p.log,
+		DefaultLanguage: p.cfg.Language, Batch: p.cfg.Sending.Batch, Workers: p.cfg.Sending.Workers,
+		Retry: p.cfg.RetryPolicy(),
+	}
+}
+
+// localTime formats t in the project's time zone.
+func (p *project) localTime(t time.Time) string {
+	loc, err := time.LoadLocation(p.cfg.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}

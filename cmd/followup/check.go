@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"followup/config"
+	"followup/sequences"
+)
+
+type checkCmd struct{}
+
+func (checkCmd) Run(env *runEnv) error {
+	cfg, ps := config.Load(env.configPath, env.getenv)
+	if cfg != nil {
+		_, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
+		ps = append(ps, cps...)
+	}
+	if len(ps) > 0 {
+		return problemsError(ps)
+	}
+	cat, _ := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
+	names := make([]string, 0, len(cat.Sequences))
+	for n := range cat.Sequences {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(env.stdout, "%s: OK\n", cfg.File)
+	fmt.Fprintf(env.stdout, "mailboxes:\n")
+	for _, m := range cfg.Mailboxes {
+		secret := "no password"
+		switch {
+		case m.SMTP.PasswordEnv != "":
+			secret = "password from $" + m.SMTP.PasswordEnv
+		case m.SMTP.PasswordFile != "":
+			secret = "password from " + m.SMTP.PasswordFile
+		case m.SMTP.Password != "":
+			secret = "password in the config file (prefer password_env)"
+		}
+		fmt.Fprintf(env.stdout, "  %-12s %s via %s:%d (%s, %s)\n", m.Name, m.Address.String(), m.SMTP.Host, m.SMTP.Port, m.SMTP.TLS, secret)
+	}
+	fmt.Fprintf(env.stdout, "sequences:\n")
+	for _, n := range names {
+		s := cat.Sequences[n]
+		fmt.Fprintf(env.stdout, "  %-26s %d steps  fields: %v\n", n, len(s.Steps), s.Fields)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+// Command followup runs recruiters' follow-up email sequences.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	_ "time/tzdata" // candidates' time zones work on machines without zoneinfo
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+type cli struct {
+	Config string `short:"c" help:"Config file." default:"followup.yaml" env:"FOLLOWUP_CONFIG" type:"path"`
+
+	Init    initCmd    `cmd:"" help:"Create a ready-to-edit project: config, starter sequences and templates (zh-CN and en)."`
+	Check   checkCmd   `cmd:"" help:"Validate the config, every sequence and every template; list all problems with file:line."`
+	Enroll  enrollCmd  `cmd:"" help:"Enroll one candidate into a sequence."`
+	Import  importCmd  `cmd:"" help:"Enroll candidates in bulk from a CSV file."`
+	List    listCmd    `cmd:"" help:"List enrollments."`
+	Show    showCmd    `cmd:"" help:"Show a candidate's timeline: every message and event."`
+	Pause   pauseCmd   `cmd:"" help:"Pause a candidate's active enrollments."`
+	Resume  resumeCmd  `cmd:"" help:"Resume a candidate's paused enrollments."`
+	Stop    stopCmd    `cmd:"" help:"Stop a candidate's enrollments for good."`
+	Preview previewCmd `cmd:"" help:"Render a step for a candidate: text to the terminal, HTML to a file."`
+	Serve   serveCmd   `cmd:"" help:"Run the daemon: send every step when it is due."`
+	Demo    demoCmd    `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+// exitError carries an exit status for a failure already explained to the user.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("followup"),
+		kong.Description("Followup sends recruiters' follow-up emails at the right moments, from their own mailbox, and stops when candidates reply."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "followup:", err)
+		return 1
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		parser.FatalIfErrorf(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &runEnv{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, configPath: c.Config, getenv: os.Getenv}
+	if err := kctx.Run(env); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(os.Stderr, ee.msg)
+			}
+			return ee.code
+		}
+		fmt.Fprintln(os.Stderr, "followup:", err)
+		return 1
+	}
+	return 0
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(env *runEnv) error {
+	fmt.Fprintln(env.stdout, "followup", version)
+	return nil
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"followup/sequences"
+)
+
+type serveCmd struct{}
+
+func (serveCmd) Run(env *runEnv) error {
+	p, err := env.loadProject()
+	if err != nil {
+		return err
+	}
+	db, err := p.openDB(env.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	mbs, closeMailers, err := p.mailboxes(p.cfg.Sending.Workers)
+	if err != nil {
+		return err
+	}
+	defer closeMailers()
+	sched := p.scheduler(db, mbs, sequences.RealClock{})
+	sched.Changes = db.WatchChanges(env.ctx, time.Second)
+
+	// Two-phase shutdown: the first SIGINT/SIGTERM (env.ctx) stops taking
+	// new work and lets the message in flight finish and be recorded; a
+	// second one exits at once.
+	go func() {
+		<-env.ctx.Done()
+		p.log.Info("shutting down: finishing the message in flight (press Ctrl-C again to quit now)")
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		p.log.Error("second signal: quitting now; an interrupted send will be marked unknown at the next start")
+		os.Exit(130)
+	}()
+	p.log.Info("followup serve started", "version", version, "config", p.cfg.File, "database", p.cfg.Database.Path,
+		"mailboxes", len(mbs), "sequences", len(p.catalog.Sequences))
+	if err := sched.Run(env.ctx); err != nil {
+		return fmt.Errorf("sending loop: %w", err)
+	}
+	p.log.Info("stopped")
+	return nil
+}
+

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"followup/sequences"
+	"followup/store"
+)
+
+type listCmd struct {
+	Sequence string `short:"s" help:"Only this sequence."`
+	Status   string `help:"Only this status." enum:",active,paused,stopped,finished,failed" default:""`
+	Limit    int    `help:"At most this many rows." default:"1000"`
+}
+
+func (c listCmd) Run(env *runEnv) error {
+	p, err := env.loadProject()
+	if err != nil {
+		return err
+	}
+	db, err := p.openDB(env.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.List(env.ctx, store.ListFilter{Sequence: c.Sequence, Status: c.Status, Limit: c.Limit})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(env.stdout, "No enrollments match.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tNAME\tSEQUENCE\tSTATUS\tNEXT STEP\tDUE")
+	for _, e := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Email, e.Name, e.Sequence, statusText(e), e.NextStep+1, dueText(p, e))
+	}
+	return tw.Flush()
+}
+
+func statusText(e sequences.Enrollment) string {
+	if e.StatusReason != "" && e.Status != sequences.Finished {
+		r := e.StatusReason
+		if len([]rune(r)) > 40 {
+			r = string([]rune(r)[:40]) + "…"
+		}
+		return string(e.Status) + " (" + r + ")"
+	}
+	return string(e.Status)
+}
+
+func dueText(p *project, e sequences.Enrollment) string {
+	if e.NextDueAt == nil || !e.Status.Live() {
+		return "-"
+	}
+	return p.localTime(*e.NextDueAt)
+}
+
+type showCmd struct {
+	Email string `arg:"" help:"Candidate's email address."`
+}
+
+func (c showCmd) Run(env *runEnv) error {
+	p, err := env.loadProject()
+	if err != nil {
+		return err
+	}
+	db, err := p.openDB(env.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	email, err := sequences.NormalizeEmail(c.Email)
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	tl, err := db.Timeline(env.ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s is not a candidate here (enroll them with `followup enroll`)", email)}
+	}
+	if err != nil {
+		return err
+	}
+	cd := tl.Candidate
+	fmt.Fprintf(env.stdout, "%s <%s>  %s  %s\n", cd.Name, cd.Email, cd.Language, cd.Timezone)
+	if cd.UndeliverableReason != "" {
+		fmt.Fprintf(env.stdout, "UNDELIVERABLE: %s\n", cd.UndeliverableReason)
+	}
+	fmt.Fprintln(env.stdout)
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	for _, e := range tl.Enrollments {
+		total := "?"
+		if v, err := db.Version(env.ctx, e.VersionID); err == nil {
+			total = fmt.Sprint(len(v.Steps))
+		}
+		next := ""
+		if e.Status.Live() && e.NextDueAt != nil {
+			next = "  next: step " + fmt.Sprint(e.NextStep+1) + " at " + p.localTime(*e.NextDueAt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\tstep %d of %s sent\t%s\n", e.Sequence, statusText(e), e.NextStep, total, next)
+	}
+	tw.Flush()
+	fmt.Fprintln(env.stdout)
+
+	type entry struct {
+		at   time.Time
+		line string
+	}
+	seqOf := map[int64]string{}
+	for _, e := range tl.Enrollments {
+		seqOf[e.ID] = e.Sequence
+	}
+	var entries []entry
+	for _, m := range tl.Messages {
+		at := m.CreatedAt
+		if m.SentAt != nil {
+			at = *m.SentAt
+		}
+		line := fmt.Sprintf("%-9s %s step %d  %q  <%s>", m.Status, seqOf[m.EnrollmentID], m.Step+1, m.Subject, m.MessageID)
+		if m.Error != "" && m.Status != sequences.MsgSent {
+			line += "\n                      " + m.Error
+		}
+		entries = append(entries, entry{at, line})
+	}
+	for _, ev := range tl.Events {
+		entries = append(entries, entry{ev.CreatedAt, fmt.Sprintf("%-9s %s", ev.Kind, ev.Detail)})
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
+	for _, en := range entries {
+		fmt.Fprintf(env.stdout, "%s  %s\n", p.localTime(en.at), en.line)
+	}
+	return nil
+}
+
+type actionArgs struct {
+	Email    string `arg:"" help:"Candidate's email address."`
+	Sequence string `short:"s" help:"Only this sequence (default: all of the candidate's)."`
+}
+
+type pauseCmd struct {
+	actionArgs
+	Reason string `help:"Why (shown in the timeline)."`
+}
+
+type stopCmd struct {
+	actionArgs
+	Reason string `help:"Why (shown in the timeline)."`
+}
+
+type resumeCmd struct {
+	actionArgs
+	AssumeSent bool `help:"The step whose delivery was unknown is in your Sent folder: count it as sent and go on."`
+	Resend     bool `help:"The step whose delivery was unknown did not go out: send it again."`
+}
+
+func (c pauseCmd) Run(env *runEnv) error {
+	return env.act(c.actionArgs, "paused", func(db *store.DB, p *project, a store.Action) ([]store.Changed, error) {
+		a.Reason = c.Reason
+		return db.Pause(env.ctx, a, env.clock())
+	})
+}
+
+func (c stopCmd) Run(env *runEnv) error {
+	return env.act(c.actionArgs, "stopped", func(db *store.DB, p *project, a store.Action) ([]store.Changed, error) {
+		a.Reason = c.Reason
+		if a.Reason == "" {
+			a.Reason = "stopped by the recruiter"
+		}
+		return db.Stop(env.ctx, a, env.clock())
+	})
+}
+
+func (c resumeCmd) Run(env *runEnv) error {
+	if c.AssumeSent && c.Resend {
+		return &exitError{code: 1, msg: "choose one: --assume-sent or --resend"}
+	}
+	return env.act(c.actionArgs, "resumed", func(db *store.DB, p *project, a store.Action) ([]store.Changed, error) {
+		a.AssumeSent, a.Resend = c.AssumeSent, c.Resend
+		return db.Resume(env.ctx, a, env.clock(), func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
+			v, err := db.Version(env.ctx, e.VersionID)
+			if err != nil {
+				return nil, err
+			}
+			if e.NextStep+1 >= len(v.Steps) {
+				return nil, nil
+			}
+			due := v.Steps[e.NextStep+1].After.From(at)
+			return &due, nil
+		})
+	})
+}
+
+func (env *runEnv) act(a actionArgs, verb string, do func(*store.DB, *project, store.Action) ([]store.Changed, error)) error {
+	p, err := env.loadProject()
+	if err != nil {
+		return err
+	}
+	email, err := sequences.NormalizeEmail(a.Email)
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	db, err := p.openDB(env.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	changed, err := do(db, p, store.Action{Email: email, Sequence: a.Sequence})
+	if errors.Is(err, store.ErrUndecided) {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	if len(changed) == 0 {
+		where := "any sequence"
+		if a.Sequence != "" {
+			where = a.Sequence
+		}
+		fmt.Fprintf(env.stdout, "%s: nothing to do (no enrollment in %s that can be %s).\n", email, where, verb)
+		return nil
+	}
+	var names []string
+	for _, c := range changed {
+		names = append(names, c.Enrollment.Sequence+" → "+string(c.To))
+	}
+	fmt.Fprintf(env.stdout, "%s: %s.\n", email, strings.Join(names, ", "))
+	return nil
+}
