@@ -75,6 +75,14 @@ WHERE e.status = 'active' AND e.next_due_at <= ?
 ORDER BY e.next_due_at
 LIMIT ?;
 
+-- name: due-peek
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.status = 'active' AND e.next_due_at <= ?
+ORDER BY e.next_due_at
+LIMIT ?;
+
 -- name: next-due
 SELECT next_due_at FROM enrollments
 WHERE status = 'active' AND next_due_at IS NOT NULL

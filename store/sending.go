@@ -162,6 +162,16 @@ func (db *DB) RecoverStale(ctx context.Context, before, now time.Time) (int, err
 	return len(stale), nil
 }
 
+// Due lists up to limit enrollments due at now without claiming them (the
+// same scan ClaimDue makes, on the read pool).
+func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]sequences.Enrollment, error) {
+	var rows []enrollmentRow
+	if err := db.q.DuePeek.SelectContext(ctx, &rows, utc(now), limit); err != nil {
+		return nil, fmt.Errorf("listing due steps: %w", err)
+	}
+	return decodeRows(rows)
+}
+
 // NextDue is the earliest due time of an active enrollment.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var t time.Time

@@ -115,6 +115,7 @@ type queries struct {
 	EnrollmentsOfCandidate *sqlx.Stmt `query:"enrollments-of-candidate,read"`
 	EnrollmentList         *sqlx.Stmt `query:"enrollment-list,read"`
 	DueList                *sqlx.Stmt `query:"due-list"`
+	DuePeek                *sqlx.Stmt `query:"due-peek,read"`
 	NextDue                *sqlx.Stmt `query:"next-due,read"`
 	EnrollmentSetDue       *sqlx.Stmt `query:"enrollment-set-due"`
 	EnrollmentAdvance      *sqlx.Stmt `query:"enrollment-advance"`

@@ -50,4 +50,3 @@ func (serveCmd) Run(env *runEnv) error {
 	p.log.Info("stopped")
 	return nil
 }
-
