@@ -77,8 +77,13 @@ func (s *Sandbox) Count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.m
 // Arrived is signalled (non-blocking, coalesced) after each accepted message.
 func (s *Sandbox) Arrived() <-chan struct{} { return s.arrived }
 
-// Close stops the server.
-func (s *Sandbox) Close() error { return s.srv.Close() }
+// Close stops the server. The listener is closed here too: go-smtp only
+// closes listeners its Serve goroutine has registered, which may not have
+// happened yet.
+func (s *Sandbox) Close() error {
+	_ = s.ln.Close()
+	return s.srv.Close()
+}
 
 func (s *Sandbox) check(stage, arg string) error {
 	s.mu.Lock()

@@ -113,6 +113,7 @@ type queries struct {
 	EnrollmentInsert       *sqlx.Stmt `query:"enrollment-insert"`
 	EnrollmentByID         *sqlx.Stmt `query:"enrollment-by-id"`
 	EnrollmentsOfCandidate *sqlx.Stmt `query:"enrollments-of-candidate,read"`
+	EnrollmentsToChange    *sqlx.Stmt `query:"enrollments-of-candidate"` // in write transactions
 	EnrollmentList         *sqlx.Stmt `query:"enrollment-list,read"`
 	DueList                *sqlx.Stmt `query:"due-list"`
 	DuePeek                *sqlx.Stmt `query:"due-peek,read"`

@@ -132,7 +132,7 @@ type Changed struct {
 
 func (db *DB) liveEnrollments(ctx context.Context, tx *sqlx.Tx, a Action) ([]sequences.Enrollment, error) {
 	var rows []enrollmentRow
-	if err := tx.StmtxContext(ctx, db.q.EnrollmentsOfCandidate).SelectContext(ctx, &rows, a.Email); err != nil {
+	if err := tx.StmtxContext(ctx, db.q.EnrollmentsToChange).SelectContext(ctx, &rows, a.Email); err != nil {
 		return nil, fmt.Errorf("loading enrollments of %s: %w", a.Email, err)
 	}
 	all, err := decodeRows(rows)

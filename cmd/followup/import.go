@@ -147,9 +147,9 @@ func importCSV(ctx context.Context, p *project, db *store.DB, r io.Reader, o imp
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		sum.Rows++
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -163,6 +163,7 @@ func importCSV(ctx context.Context, p *project, db *store.DB, r io.Reader, o imp
 			fmt.Fprintf(o.Rejects, "%s:%d: %v\n", o.Name, line, err)
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		req := cols.request(rec, o.Sequence)
 		req.Source = fmt.Sprintf("import %s:%d", o.Name, line)
 		valid, _, err := p.catalog.Validate(req, p.cfg.Defaults())

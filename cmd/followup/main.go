@@ -47,26 +47,19 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func run(args []string) int {
-	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("followup"),
-		kong.Description("Followup sends recruiters' follow-up emails at the right moments, from their own mailbox, and stops when candidates reply."),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-	)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "followup:", err)
-		return 1
-	}
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		parser.FatalIfErrorf(err)
-	}
+func run(args []string) (code int) {
+	defer func() {
+		// Last line of defence: a bug must not show a Go stack trace to a
+		// recruiter; say what happened and exit non-zero.
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "followup: internal error: %v\nPlease report this with the command you ran.\n", r)
+			code = 70
+		}
+	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &runEnv{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, configPath: c.Config, getenv: os.Getenv}
-	if err := kctx.Run(env); err != nil {
+	env := &runEnv{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	if err := runWith(env, args); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			if ee.msg != "" {
@@ -78,6 +71,34 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// runWith parses args and runs the command in env (tests call it directly).
+func runWith(env *runEnv, args []string) error {
+	var c cli
+	helped := false
+	parser, err := kong.New(&c,
+		kong.Name("followup"),
+		kong.Description("Followup sends recruiters' follow-up emails at the right moments, from their own mailbox, and stops when candidates reply."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(env.stdout, env.stderr),
+		// --help prints and asks to exit: note it and return instead, so
+		// tests can run commands in-process.
+		kong.Exit(func(int) { helped = true }),
+	)
+	if err != nil {
+		return err
+	}
+	kctx, err := parser.Parse(args)
+	if helped {
+		return nil
+	}
+	if err != nil {
+		return &exitError{code: 2, msg: "followup: " + err.Error() + " (see followup --help)"}
+	}
+	env.configPath = c.Config
+	return kctx.Run(env)
 }
 
 type versionCmd struct{}

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"followup/mailer"
+)
+
+// testProject is a project made by `followup init`, with its mailbox
+// pointed at an in-process SMTP sandbox.
+type testProject struct {
+	t       *testing.T
+	dir     string
+	sandbox *mailer.Sandbox
+	now     time.Time
+}
+
+func newTestProject(t *testing.T) *testProject {
+	t.Helper()
+	tp := &testProject{t: t, dir: t.TempDir(), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	if out, err := tp.run("init", tp.dir, "--force"); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	sb, err := mailer.StartSandbox("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	tp.sandbox = sb
+	cfg := tp.read("followup.yaml")
+	cfg = strings.Replace(cfg, "host: smtp.example.com", "host: 127.0.0.1", 1)
+	cfg = strings.Replace(cfg, "port: 465", fmt.Sprintf("port: %d", sb.Addr().Port), 1)
+	cfg = strings.Replace(cfg, "tls: implicit ", "tls: none ", 1)
+	tp.write("followup.yaml", cfg)
+	return tp
+}
+
+func (tp *testProject) read(name string) string {
+	b, err := os.ReadFile(filepath.Join(tp.dir, name))
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (tp *testProject) write(name, content string) {
+	p := filepath.Join(tp.dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		tp.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		tp.t.Fatal(err)
+	}
+}
+
+// run runs a command in-process; it returns stdout+stderr and the error.
+func (tp *testProject) run(args ...string) (string, error) {
+	return tp.runCtx(context.Background(), args...)
+}
+
+func (tp *testProject) runCtx(ctx context.Context, args ...string) (string, error) {
+	var out bytes.Buffer
+	env := &runEnv{ctx: ctx, stdout: &out, stderr: &out,
+		getenv: func(k string) string {
+			if k == "FOLLOWUP_SMTP_PASSWORD" {
+				return "secret-password"
+			}
+			return ""
+		},
+		now: func() time.Time { return tp.now },
+	}
+	if tp.dir != "" {
+		args = append([]string{"--config", filepath.Join(tp.dir, "followup.yaml")}, args...)
+	}
+	err := runWith(env, args)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		out.WriteString(ee.msg)
+	}
+	return out.String(), err
+}
+
+func (tp *testProject) mustRun(args ...string) string {
+	tp.t.Helper()
+	out, err := tp.run(args...)
+	if err != nil {
+		tp.t.Fatalf("followup %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestInitThenCheckIsClean(t *testing.T) {
+	tp := newTestProject(t)
+	out := tp.mustRun("check")
+	for _, want := range []string{"OK", "rejected-after-interview", "password from $FOLLOWUP_SMTP_PASSWORD"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret-password") {
+		t.Error("check printed the password")
+	}
+	if _, err := tp.run("init", tp.dir); err == nil {
+		t.Error("init over an existing project succeeded without --force")
+	}
+}
+
+func TestCheckReportsEveryProblemWithPosition(t *testing.T) {
+	tp := newTestProject(t)
+	tp.write("sequences/broken.yaml", `descripton: typo
+fields: [job_title]
+steps:
+  - template: no-such-template
+    after: 2d
+  - template: broken-uses-field
+    after: 3x
+`)
+	tp.write("templates/broken-uses-field.en.md", "---\nsubject: Hi\n---\nHello {{.salary}}\n")
+	cfg := tp.read("followup.yaml")
+	tp.write("followup.yaml", strings.Replace(cfg, `from: "王敏 Wang Min <wangmin@example.com>"`, `from: "not-an-address"`, 1))
+	out, err := tp.run("check")
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d, want 1\n%s", exitCode(err), out)
+	}
+	for _, want := range []string{
+		`broken.yaml:1:1: unknown key "descripton"`,
+		`broken.yaml:4:15: step 1: no template "no-such-template"`,
+		`broken.yaml:7:12: step 2: bad delay "3x"`,
+		`broken-uses-field.en.md:4: field "salary" is not provided by sequence broken`,
+		`followup.yaml:24:11: from "not-an-address"`,
+		"5 problem(s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEnrollValidatesAndIsIdempotent(t *testing.T) {
+	tp := newTestProject(t)
+	out := tp.mustRun("enroll", "Li.Lei@Example.com", "-s", "post-interview-thanks", "-n", "李雷", "-l", "zh_cn", "-f", "job_title=高级工程师")
+	if !strings.Contains(out, "Enrolled li.lei@example.com in post-interview-thanks: step 1 due 2026-11-23 19:00") {
+		t.Errorf("enroll said:\n%s", out)
+	}
+	out = tp.mustRun("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "-f", "job_title=高级工程师")
+	if !strings.Contains(out, "nothing to do: already active in post-interview-thanks") {
+		t.Errorf("second enroll said:\n%s", out)
+	}
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"enroll", "not-an-email", "-s", "post-interview-thanks", "-f", "job_title=x"}, `email "not-an-email": not a valid address`},
+		{[]string{"enroll", "a@example.com", "-s", "post-interview-thanks"}, "sequence post-interview-thanks needs job_title"},
+		{[]string{"enroll", "a@example.com", "-s", "nope"}, `no sequence named "nope"`},
+		{[]string{"enroll", "a@example.com", "-s", "post-interview-thanks", "-f", "job_title=x", "--tz", "Mars/Base"}, `unknown time zone "Mars/Base"`},
+		{[]string{"enroll", "a@example.com", "-s", "post-interview-thanks", "-f", "job_title=x", "-n", "Bob\r\nBcc: x@evil.test"}, "name: contains a line break"},
+	}
+	for _, b := range bad {
+		out, err := tp.run(b.args...)
+		if err == nil || !strings.Contains(out, b.want) {
+			t.Errorf("%v: err %v, output lacks %q:\n%s", b.args, err, b.want, out)
+		}
+	}
+}
+
+const csvHeader = "email,name,language,timezone,sequence,job_title,strengths,gaps\n"
+
+func TestImportReportsBadRowsAndImportsTheRest(t *testing.T) {
+	tp := newTestProject(t)
+	tp.write("in.csv", csvHeader+
+		"alice@example.com,Alice,en,Europe/London,post-interview-thanks,Designer,,\n"+
+		"broken-email,Bob,en,,post-interview-thanks,Engineer,,\n"+
+		"carol@example.com,Carol,en,,rejected-after-interview,PM,,\n"+
+		"dave@example.com,Dave,en,,post-interview-thanks\n"+
+		"li.lei@example.com,李雷,zh-CN,Asia/Shanghai,rejected-after-interview,工程师,思路清晰,经验少\n"+
+		"\"erin@example.com,Erin\n")
+	out, err := tp.run("import", filepath.Join(tp.dir, "in.csv"))
+	if exitCode(err) != 2 {
+		t.Fatalf("exit %d, want 2:\n%s", exitCode(err), out)
+	}
+	for _, want := range []string{
+		`in.csv:3: broken-email: email "broken-email": not a valid address`,
+		"in.csv:4: carol@example.com: sequence rejected-after-interview needs strengths, gaps",
+		"in.csv:5: 5 columns, the header has 8",
+		`in.csv:7: extraneous or missing " in quoted-field`,
+		"6 rows: 2 enrolled, 0 already enrolled, 4 rejected.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _ = tp.run("import", filepath.Join(tp.dir, "in.csv"))
+	if !strings.Contains(out, "0 enrolled, 2 already enrolled") {
+		t.Errorf("re-import enrolled someone again:\n%s", out)
+	}
+	list := tp.mustRun("list")
+	if strings.Count(list, "@example.com") != 2 {
+		t.Errorf("list:\n%s", list)
+	}
+}
+
+func TestImportFileProblems(t *testing.T) {
+	tp := newTestProject(t)
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(csvHeader + "li.lei@example.com,李雷,zh-CN,,post-interview-thanks,高级工程师,,\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.write("gbk.csv", gbk)
+	tp.write("bom.csv", "\ufeff"+csvHeader+"bom@example.com,Bom,en,,post-interview-thanks,QA,,\n")
+	tp.write("noemail.csv", "mail,name\nx@example.com,X\n")
+	tp.write("dup.csv", "email,email\nx@example.com,y@example.com\n")
+	tp.write("empty.csv", "")
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"import", "gbk.csv"}, 1, "it looks like GBK/GB18030"},
+		{[]string{"import", "gbk.csv", "--encoding", "gb18030"}, 0, "1 enrolled"},
+		{[]string{"import", "bom.csv"}, 0, "1 enrolled"},
+		{[]string{"import", "noemail.csv", "-s", "post-interview-thanks"}, 1, `wrong header: no "email" column`},
+		{[]string{"import", "dup.csv", "-s", "post-interview-thanks"}, 1, `column "email" appears twice`},
+		{[]string{"import", "empty.csv"}, 1, "the file is empty"},
+		{[]string{"import", "missing.csv"}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		tt.args[1] = filepath.Join(tp.dir, tt.args[1])
+		out, err := tp.run(tt.args...)
+		if exitCode(err) != tt.code || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s", tt.args, exitCode(err), tt.code, tt.want, out)
+		}
+	}
+	if show := tp.mustRun("show", "li.lei@example.com"); !strings.Contains(show, "李雷") {
+		t.Errorf("GBK import garbled the name:\n%s", show)
+	}
+}
+
+func TestPauseResumeStopAndTimeline(t *testing.T) {
+	tp := newTestProject(t)
+	tp.mustRun("enroll", "alice@example.com", "-s", "post-interview-thanks", "-n", "Alice", "-l", "en", "-f", "job_title=Designer")
+	tp.mustRun("enroll", "alice@example.com", "-s", "offer-declined", "-n", "Alice", "-l", "en", "-f", "job_title=Designer")
+	if out := tp.mustRun("pause", "alice@example.com", "-s", "offer-declined", "--reason", "on holiday"); !strings.Contains(out, "offer-declined → paused") {
+		t.Errorf("pause: %s", out)
+	}
+	if out := tp.mustRun("list", "--status", "paused"); !strings.Contains(out, "paused (on holiday)") || strings.Contains(out, "post-interview-thanks") {
+		t.Errorf("list --status paused:\n%s", out)
+	}
+	tp.now = tp.now.Add(48 * time.Hour)
+	if out := tp.mustRun("resume", "alice@example.com"); !strings.Contains(out, "offer-declined → active") {
+		t.Errorf("resume: %s", out)
+	}
+	if out := tp.mustRun("stop", "alice@example.com"); !strings.Contains(out, "post-interview-thanks → stopped, offer-declined → stopped") {
+		t.Errorf("stop: %s", out)
+	}
+	if out := tp.mustRun("stop", "alice@example.com"); !strings.Contains(out, "nothing to do") {
+		t.Errorf("second stop: %s", out)
+	}
+	show := tp.mustRun("show", "alice@example.com")
+	for _, want := range []string{"enrolled", "paused", "resumed", "stopped", "on holiday"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, show)
+		}
+	}
+	if out, err := tp.run("show", "nobody@example.com"); err == nil || !strings.Contains(out, "not a candidate here") {
+		t.Errorf("show of an unknown address: %v %s", err, out)
+	}
+}
+
+func TestPreviewRendersTextAndHTML(t *testing.T) {
+	tp := newTestProject(t)
+	html := filepath.Join(tp.dir, "p.html")
+	out := tp.mustRun("preview", "rejected-after-interview", "-n", "李雷", "-f", "job_title=高级工程师", "-f", "strengths=<script>alert(1)</script>", "--html", html)
+	for _, want := range []string{"Subject: 高级工程师面试反馈", "李雷，您好", "<script>alert(1)</script>", "«gaps»", "王敏"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview lacks %q:\n%s", want, out)
+		}
+	}
+	page := tp.read("p.html")
+	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;") {
+		t.Errorf("HTML preview does not escape the value:\n%s", page)
+	}
+	out = tp.mustRun("preview", "rejected-after-interview", "--step", "2", "-l", "en", "--html", html)
+	if !strings.Contains(out, "Subject: Re: Feedback on your «job_title» interview") || !strings.Contains(out, "In-Reply-To: <preview.0@example.com>") {
+		t.Errorf("reply step preview:\n%s", out)
+	}
+}
+
+func TestServeSendsDueStepsAndStopsOnSignal(t *testing.T) {
+	tp := newTestProject(t)
+	tp.now = time.Now().Add(-3 * time.Hour) // enrolled three hours ago: step 1 (2 h) is due
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out string
+	go func() {
+		var err error
+		out, err = tp.runCtx(ctx, "serve")
+		done <- err
+	}()
+	select {
+	case <-tp.sandbox.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve sent nothing")
+	}
+	cancel() // SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if n := tp.sandbox.Count(); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	tp.now = time.Now()
+	if show := tp.mustRun("show", "bob@example.com"); !strings.Contains(show, "sent") || !strings.Contains(show, "finished") {
+		t.Errorf("timeline after serve:\n%s", show)
+	}
+}
+
+func TestServeKeepsRunningWhenSMTPIsDown(t *testing.T) {
+	tp := newTestProject(t)
+	tp.sandbox.Close() // nothing listens on the configured port any more
+	tp.now = time.Now().Add(-3 * time.Hour)
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-f", "job_title=SRE")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := tp.runCtx(ctx, "serve")
+	if err != nil {
+		t.Fatalf("serve exited with %v:\n%s", err, out)
+	}
+	if !strings.Contains(out, "mailbox cannot send; will retry") {
+		t.Errorf("serve log lacks the retry notice:\n%s", out)
+	}
+	tp.now = time.Now()
+	if show := tp.mustRun("show", "bob@example.com"); !strings.Contains(show, "deferred") {
+		t.Errorf("timeline:\n%s", show)
+	}
+}
+
+func TestDemoOnce(t *testing.T) {
+	tp := &testProject{t: t, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	keep := t.TempDir()
+	out := tp.mustRun("demo", "--once", "--dir", keep)
+	for _, want := range []string{"Enrolled 6 sample candidates", "rejected-after-interview     7", "total                        22 (the sandbox received 22)", "Re: 高级后端工程师面试反馈"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	emls, _ := filepath.Glob(filepath.Join(keep, "mail", "*.eml"))
+	if len(emls) != 22 {
+		t.Errorf("%d .eml files kept, want 22", len(emls))
+	}
+}
