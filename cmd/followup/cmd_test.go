@@ -23,6 +23,19 @@ type testProject struct {
 	dir     string
 	sandbox *mailer.Sandbox
 	now     time.Time
+	getenv  func(string) string // nil: only FOLLOWUP_SMTP_PASSWORD is set
+}
+
+func (tp *testProject) getenvOr() func(string) string {
+	if tp.getenv != nil {
+		return tp.getenv
+	}
+	return func(k string) string {
+		if k == "FOLLOWUP_SMTP_PASSWORD" {
+			return "secret-password"
+		}
+		return ""
+	}
 }
 
 func newTestProject(t *testing.T) *testProject {
@@ -70,15 +83,7 @@ func (tp *testProject) run(args ...string) (string, error) {
 
 func (tp *testProject) runCtx(ctx context.Context, args ...string) (string, error) {
 	var out bytes.Buffer
-	env := &runEnv{ctx: ctx, stdout: &out, stderr: &out,
-		getenv: func(k string) string {
-			if k == "FOLLOWUP_SMTP_PASSWORD" {
-				return "secret-password"
-			}
-			return ""
-		},
-		now: func() time.Time { return tp.now },
-	}
+	env := &runEnv{ctx: ctx, stdout: &out, stderr: &out, getenv: tp.getenvOr(), now: func() time.Time { return tp.now }}
 	if tp.dir != "" {
 		args = append([]string{"--config", filepath.Join(tp.dir, "followup.yaml")}, args...)
 	}
