@@ -44,25 +44,41 @@ type Mailbox struct {
 	From      string `yaml:"from"`
 	Signature string `yaml:"signature"`
 	SMTP      SMTP   `yaml:"smtp"`
+	IMAP      *IMAP  `yaml:"imap"`
 
 	Address mail.Address        `yaml:"-"`
 	Sig     *templates.Template `yaml:"-"`
 }
 
-// SMTP is a mailbox's outgoing server.
-type SMTP struct {
+// Server is how to reach and log in to a mail server.
+type Server struct {
 	Host         string `yaml:"host"`
 	Port         int    `yaml:"port"`
-	TLS          string `yaml:"tls"`
+	TLS          string `yaml:"tls"` // implicit, starttls or none
 	Username     string `yaml:"username"`
 	Password     Secret `yaml:"password"`
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
 	Timeout      string `yaml:"timeout"`
-	Connections  int    `yaml:"connections"`
 	CAFile       string `yaml:"ca_file"`
 
 	TimeoutD time.Duration `yaml:"-"`
+}
+
+// SMTP is a mailbox's outgoing server.
+type SMTP struct {
+	Server      `yaml:",inline"`
+	Connections int `yaml:"connections"`
+}
+
+// IMAP is a mailbox's incoming server, watched for replies. The login
+// defaults to the SMTP one.
+type IMAP struct {
+	Server `yaml:",inline"`
+	Folder string `yaml:"folder"` // default INBOX
+	Poll   string `yaml:"poll"`   // how often to look when the server has no IDLE
+
+	PollD time.Duration `yaml:"-"`
 }
 
 // Sending tunes the scheduler.
@@ -222,32 +238,48 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 		}
 		m.Sig = sig
 	}
-	s := &m.SMTP
-	sp := path + ".smtp"
+	ps = append(ps, m.SMTP.validate(doc, path+".smtp", "smtp", rel, getenv, map[string]int{"implicit": 465, "starttls": 587, "none": 25})...)
+	if m.SMTP.Connections == 0 {
+		m.SMTP.Connections = 1
+	}
+	if im := m.IMAP; im != nil {
+		if im.Username == "" && im.Password == "" && im.PasswordEnv == "" && im.PasswordFile == "" {
+			// The same account logs in to both servers.
+			im.Username, im.Password, im.PasswordEnv, im.PasswordFile = m.SMTP.Username, m.SMTP.Password, "", ""
+		}
+		ps = append(ps, im.validate(doc, path+".imap", "imap", rel, getenv, map[string]int{"implicit": 993, "starttls": 143, "none": 143})...)
+		if im.Folder == "" {
+			im.Folder = "INBOX"
+		}
+		if im.Poll == "" {
+			im.Poll = "1m"
+		}
+		if d, err := time.ParseDuration(im.Poll); err != nil || d < time.Second {
+			ps = append(ps, doc.Problemf(path+".imap.poll", "bad duration %q (e.g. 1m; at least 1s)", im.Poll))
+		} else {
+			im.PollD = d
+		}
+	}
+	return ps
+}
+
+// validate checks a server's settings, applies defaults and resolves the
+// password from the environment or a file.
+func (s *Server) validate(doc *yamlfile.Doc, sp, kind string, rel func(string) string, getenv func(string) string, ports map[string]int) yamlfile.Problems {
+	var ps yamlfile.Problems
 	if s.Host == "" {
-		ps = append(ps, doc.Problemf(sp, "smtp.host is missing (e.g. smtp.exmail.qq.com)"))
+		ps = append(ps, doc.Problemf(sp, "%s.host is missing (e.g. %s.exmail.qq.com)", kind, kind))
 	}
 	if s.TLS == "" {
 		s.TLS = "starttls"
-		if s.Port == 465 {
+		if s.Port == ports["implicit"] {
 			s.TLS = "implicit"
 		}
 	}
-	switch s.TLS {
-	case "implicit":
-		if s.Port == 0 {
-			s.Port = 465
-		}
-	case "starttls":
-		if s.Port == 0 {
-			s.Port = 587
-		}
-	case "none":
-		if s.Port == 0 {
-			s.Port = 25
-		}
-	default:
-		ps = append(ps, doc.Problemf(sp+".tls", "tls %q: use implicit (port 465), starttls (port 587) or none (a relay on this machine only)", s.TLS))
+	if def, ok := ports[s.TLS]; !ok {
+		ps = append(ps, doc.Problemf(sp+".tls", "tls %q: use implicit (port %d), starttls (port %d) or none (a server on this machine only)", s.TLS, ports["implicit"], ports["starttls"]))
+	} else if s.Port == 0 {
+		s.Port = def
 	}
 	if s.Port < 1 || s.Port > 65535 {
 		ps = append(ps, doc.Problemf(sp+".port", "port %d is not a TCP port", s.Port))
@@ -259,9 +291,6 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 		ps = append(ps, doc.Problemf(sp+".timeout", "bad duration %q (e.g. 30s)", s.Timeout))
 	} else {
 		s.TimeoutD = d
-	}
-	if s.Connections == 0 {
-		s.Connections = 1
 	}
 	s.CAFile = rel(s.CAFile)
 	n := 0
@@ -276,7 +305,7 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 	case s.PasswordEnv != "":
 		v := getenv(s.PasswordEnv)
 		if v == "" {
-			ps = append(ps, doc.Problemf(sp+".password_env", "environment variable %s is not set (it should hold the SMTP password)", s.PasswordEnv))
+			ps = append(ps, doc.Problemf(sp+".password_env", "environment variable %s is not set (it should hold the %s password)", s.PasswordEnv, strings.ToUpper(kind)))
 		}
 		s.Password = Secret(v)
 	case s.PasswordFile != "":
@@ -287,7 +316,7 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 		s.Password = Secret(strings.TrimRight(string(b), "\r\n"))
 	}
 	if s.Username != "" && s.Password == "" && n == 0 {
-		ps = append(ps, doc.Problemf(sp, "smtp.username is set but no password: add password_env (recommended) or password_file"))
+		ps = append(ps, doc.Problemf(sp, "%s.username is set but no password: add password_env (recommended) or password_file", kind))
 	}
 	return ps
 }

@@ -128,3 +128,20 @@ func TestMissingFile(t *testing.T) {
 		t.Errorf("%v", ps)
 	}
 }
+
+func TestIMAPDefaultsToTheSMTPLogin(t *testing.T) {
+	cfg := valid + "    imap:\n      host: imap.acme.test\n"
+	c, ps := Parse("f.yaml", []byte(cfg), env(map[string]string{"SMTP_PW": "pw"}))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	im := c.Mailboxes[0].IMAP
+	if im.Port != 143 || im.TLS != "starttls" || im.Folder != "INBOX" || im.PollD.Minutes() != 1 ||
+		im.Username != "wangmin@acme.test" || im.Password.Reveal() != "pw" {
+		t.Errorf("imap defaults: %+v", im)
+	}
+	_, ps = Parse("f.yaml", []byte(valid+"    imap:\n      host: h\n      port: 993\n      poll: 0s\n      folders: x\n"), env(map[string]string{"SMTP_PW": "pw"}))
+	if len(ps) != 2 || !strings.Contains(ps[0].String()+ps[1].String(), `unknown key "folders"`) {
+		t.Errorf("problems: %v", ps)
+	}
+}
