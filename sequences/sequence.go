@@ -17,9 +17,13 @@ import (
 
 // Sequence is an ordered list of steps a candidate goes through.
 type Sequence struct {
-	Name           string   `json:"name"`
-	Description    string   `json:"description,omitempty"`
-	Mailbox        string   `json:"mailbox,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Mailbox     string `json:"mailbox,omitempty"`
+	// OnReply is what a candidate's reply does to their enrollments: "stop"
+	// (the default) or "pause" (the recruiter resumes when it makes sense,
+	// e.g. after a "yes, keep me in the talent pool").
+	OnReply        string   `json:"on_reply,omitempty"`
 	Fields         []string `json:"fields,omitempty"`
 	OptionalFields []string `json:"optional_fields,omitempty"`
 	Steps          []Step   `json:"steps"`
@@ -66,6 +70,7 @@ func (s *Sequence) AllFields() []string {
 type sequenceFile struct {
 	Description    string     `yaml:"description"`
 	Mailbox        string     `yaml:"mailbox"`
+	OnReply        string     `yaml:"on_reply"`
 	Fields         []string   `yaml:"fields"`
 	OptionalFields []string   `yaml:"optional_fields"`
 	Steps          []stepFile `yaml:"steps"`
@@ -88,7 +93,12 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var f sequenceFile
 	doc, ps := yamlfile.Decode(file, content, &f)
-	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, File: file}
+	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, OnReply: f.OnReply, File: file}
+	switch f.OnReply {
+	case "", "stop", "pause":
+	default:
+		ps = append(ps, doc.Problemf("$.on_reply", "on_reply %q: use stop (the default) or pause", f.OnReply))
+	}
 	if !nameRe.MatchString(name) {
 		ps.Addf(file, 0, 0, "sequence file name %q: use lowercase letters, digits, - and _ (it becomes the sequence's name)", name)
 	}

@@ -109,8 +109,23 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 			Reason:     "the address is undeliverable: " + cand.UndeliverableReason,
 		}, nil
 	}
+	var sup struct {
+		Email     string    `db:"email"`
+		Reason    string    `db:"reason"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err := tx.StmtxContext(ctx, db.q.SuppressionGet).GetContext(ctx, &sup, req.Email)
+	if err == nil {
+		return sequences.EnrollOutcome{
+			Enrollment: sequences.Enrollment{CandidateID: cand.ID, Candidate: req.Candidate, Sequence: req.Sequence},
+			Reason:     fmt.Sprintf("the address is suppressed since %s (%s): it is never mailed again", sup.CreatedAt.Format("2006-01-02"), sup.Reason),
+		}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return sequences.EnrollOutcome{}, err
+	}
 	var live enrollmentRow
-	err := tx.StmtxContext(ctx, db.q.EnrollmentLive).GetContext(ctx, &live, cand.ID, req.Sequence)
+	err = tx.StmtxContext(ctx, db.q.EnrollmentLive).GetContext(ctx, &live, cand.ID, req.Sequence)
 	if err == nil {
 		e, err := live.decode()
 		return sequences.EnrollOutcome{Enrollment: e,

@@ -68,8 +68,12 @@ ORDER BY e.id
 LIMIT ?;
 
 -- name: due-list
+-- "blocked": the address may not be mailed (suppressed or undeliverable);
+-- such an enrollment is stopped instead of sent.
 SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
-       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at,
+       CASE WHEN c.undeliverable_at IS NOT NULL OR EXISTS (SELECT 1 FROM suppressions s WHERE s.email = c.email)
+            THEN 1 ELSE 0 END AS blocked
 FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
 WHERE e.status = 'active' AND e.next_due_at <= ?
 ORDER BY e.next_due_at
@@ -167,3 +171,57 @@ ORDER BY e.sequence;
 
 -- name: status-counts
 SELECT sequence, status, COUNT(*) AS n FROM enrollments GROUP BY sequence, status ORDER BY sequence, status;
+
+-- name: checkpoint-get
+SELECT mailbox, uidvalidity, last_uid FROM inbox_checkpoints WHERE mailbox = ?;
+
+-- name: checkpoint-save
+INSERT INTO inbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+    updated_at = excluded.updated_at;
+
+-- name: match-message-id
+SELECT c.id AS candidate_id, c.email, e.id AS enrollment_id, e.version_id, e.sequence
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id JOIN candidates c ON c.id = e.candidate_id
+WHERE m.message_id = ?;
+
+-- name: match-address
+SELECT c.id AS candidate_id, c.email, COALESCE(e.id, 0) AS enrollment_id, COALESCE(e.version_id, 0) AS version_id,
+       COALESCE(e.sequence, '') AS sequence
+FROM candidates c
+LEFT JOIN enrollments e ON e.id = (
+    SELECT e2.id FROM enrollments e2 WHERE e2.candidate_id = c.id ORDER BY e2.updated_at DESC, e2.id DESC LIMIT 1)
+WHERE c.email = ?;
+
+-- name: oldest-live-enrollment
+SELECT created_at FROM enrollments WHERE status IN ('active', 'paused') ORDER BY created_at LIMIT 1;
+
+-- name: inbound-insert
+INSERT INTO inbound_messages (mailbox, message_id, uidvalidity, uid, from_addr, subject, kind, reason, text, matched_by,
+                              candidate_id, enrollment_id, received_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (mailbox, message_id) DO NOTHING
+RETURNING id;
+
+-- name: inbound-of-candidate
+SELECT i.id, i.mailbox, i.message_id, i.from_addr, i.subject, i.kind, i.reason, i.text, i.matched_by,
+       i.enrollment_id, i.received_at
+FROM inbound_messages i JOIN candidates c ON c.id = i.candidate_id
+WHERE c.email = ?
+ORDER BY i.received_at, i.id;
+
+-- name: live-of-candidate
+SELECT id, sequence, status FROM enrollments WHERE candidate_id = ? AND status IN ('active', 'paused');
+
+-- name: postpone
+UPDATE enrollments SET next_due_at = ?, updated_at = ?
+WHERE candidate_id = ? AND status = 'active' AND next_due_at IS NOT NULL AND next_due_at < ?;
+
+-- name: suppress
+INSERT INTO suppressions (email, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING;
+
+-- name: suppression-get
+SELECT email, reason, created_at FROM suppressions WHERE email = ?;
+
+-- name: soft-bounce
+UPDATE candidates SET soft_bounces = soft_bounces + 1, updated_at = ? WHERE id = ? RETURNING soft_bounces;

@@ -20,26 +20,39 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func
 	var claims []sequences.Claim
 	err := db.tx(ctx, func(tx *sqlx.Tx) error {
 		claims = claims[:0]
-		var rows []enrollmentRow
+		var rows []struct {
+			enrollmentRow
+			Blocked bool `db:"blocked"`
+		}
 		if err := tx.StmtxContext(ctx, db.q.DueList).SelectContext(ctx, &rows, now, limit); err != nil {
 			return fmt.Errorf("listing due steps: %w", err)
 		}
-		due, err := decodeRows(rows)
-		if err != nil {
-			return err
-		}
 		claim := tx.StmtxContext(ctx, db.q.MessageClaim)
 		setDue := tx.StmtxContext(ctx, db.q.EnrollmentSetDue)
-		for _, e := range due {
+		for _, row := range rows {
+			e, err := row.decode()
+			if err != nil {
+				return err
+			}
 			if _, err := setDue.ExecContext(ctx, nil, now, e.ID); err != nil {
 				return fmt.Errorf("claiming enrollment %d: %w", e.ID, err)
+			}
+			if row.Blocked { // suppressed or undeliverable since it was due
+				const why = "the address unsubscribed, complained or bounced"
+				if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetStatus).ExecContext(ctx, sequences.Stopped, why, now, e.ID); err != nil {
+					return err
+				}
+				if err := db.event(ctx, tx, e.CandidateID, &e.ID, sequences.EvStopped, e.Sequence+": "+why, now); err != nil {
+					return err
+				}
+				continue
 			}
 			c := sequences.Claim{Enrollment: e, Step: e.NextStep, MessageID: msgID(e)}
 			var got struct {
 				ID       int64 `db:"id"`
 				Attempts int   `db:"attempts"`
 			}
-			err := claim.GetContext(ctx, &got, e.ID, e.NextStep, c.MessageID, now, now, now)
+			err = claim.GetContext(ctx, &got, e.ID, e.NextStep, c.MessageID, now, now, now)
 			if errors.Is(err, sql.ErrNoRows) {
 				// The step already has a send record that is not retryable:
 				// never send it again; hold the enrollment for a person.

@@ -134,6 +134,18 @@ type queries struct {
 	EventsOfCandidate      *sqlx.Stmt `query:"events-of-candidate,read"`
 	SentPerSequence        *sqlx.Stmt `query:"sent-per-sequence,read"`
 	StatusCounts           *sqlx.Stmt `query:"status-counts,read"`
+	CheckpointGet          *sqlx.Stmt `query:"checkpoint-get,read"`
+	CheckpointSave         *sqlx.Stmt `query:"checkpoint-save"`
+	MatchMessageID         *sqlx.Stmt `query:"match-message-id,read"`
+	MatchAddress           *sqlx.Stmt `query:"match-address,read"`
+	OldestLiveEnrollment   *sqlx.Stmt `query:"oldest-live-enrollment,read"`
+	InboundInsert          *sqlx.Stmt `query:"inbound-insert"`
+	InboundOfCandidate     *sqlx.Stmt `query:"inbound-of-candidate,read"`
+	LiveOfCandidate        *sqlx.Stmt `query:"live-of-candidate"`
+	Postpone               *sqlx.Stmt `query:"postpone"`
+	Suppress               *sqlx.Stmt `query:"suppress"`
+	SuppressionGet         *sqlx.Stmt `query:"suppression-get"`
+	SoftBounce             *sqlx.Stmt `query:"soft-bounce"`
 
 	closers []*sqlx.Stmt
 }

@@ -30,6 +30,7 @@ type Timeline struct {
 	Enrollments []sequences.Enrollment
 	Messages    []sequences.Message
 	Events      []sequences.Event
+	Inbound     []InboundMessage // replies, auto-replies, bounces…
 }
 
 // Timeline loads a candidate's enrollments, messages and events.
@@ -54,6 +55,9 @@ func (db *DB) Timeline(ctx context.Context, email string) (*Timeline, error) {
 	}
 	if err := db.q.EventsOfCandidate.SelectContext(ctx, &tl.Events, email); err != nil {
 		return nil, fmt.Errorf("loading events of %s: %w", email, err)
+	}
+	if tl.Inbound, err = db.inboundOf(ctx, email); err != nil {
+		return nil, err
 	}
 	return &tl, nil
 }
