@@ -108,4 +108,6 @@ type Store interface {
 	Thread(ctx context.Context, enrollmentID int64, step int) ([]ThreadMessage, error)
 	// Version loads a pinned sequence version.
 	Version(ctx context.Context, id int64) (*Sequence, error)
+	// Status reads an enrollment's current status.
+	Status(ctx context.Context, enrollmentID int64) (Status, error)
 }

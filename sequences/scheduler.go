@@ -264,6 +264,13 @@ func (s *Scheduler) process(ctx context.Context, c Claim, count func(func(*Resul
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
 		return s.Store.Hold(db, c, MsgDeferred, EvRenderFailed, err.Error(), now)
 	}
+	// Last look: a reply recorded by the inbox since the claim (a few
+	// milliseconds ago) stops the send.
+	if st, err := s.Store.Status(db, c.Enrollment.ID); err != nil {
+		return err
+	} else if st != Active {
+		return s.Store.Defer(db, c, now, false, "enrollment "+string(st)+" before sending", now)
+	}
 	sendErr := mb.Sender.Send(db, msg)
 	now = s.Clock.Now()
 	log := s.Log.With("email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "message_id", msg.MessageID)

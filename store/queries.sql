@@ -225,3 +225,6 @@ SELECT email, reason, created_at FROM suppressions WHERE email = ?;
 
 -- name: soft-bounce
 UPDATE candidates SET soft_bounces = soft_bounces + 1, updated_at = ? WHERE id = ? RETURNING soft_bounces;
+
+-- name: enrollment-status
+SELECT status FROM enrollments WHERE id = ?;

@@ -175,6 +175,16 @@ func (db *DB) RecoverStale(ctx context.Context, before, now time.Time) (int, err
 	return len(stale), nil
 }
 
+// Status reads an enrollment's status now (the scheduler's last look before
+// handing a message to the SMTP server).
+func (db *DB) Status(ctx context.Context, enrollmentID int64) (sequences.Status, error) {
+	var st sequences.Status
+	if err := db.q.EnrollmentStatus.GetContext(ctx, &st, enrollmentID); err != nil {
+		return "", fmt.Errorf("reading status of enrollment %d: %w", enrollmentID, err)
+	}
+	return st, nil
+}
+
 // Due lists up to limit enrollments due at now without claiming them (the
 // same scan ClaimDue makes, on the read pool).
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]sequences.Enrollment, error) {

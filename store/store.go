@@ -146,6 +146,7 @@ type queries struct {
 	Suppress               *sqlx.Stmt `query:"suppress"`
 	SuppressionGet         *sqlx.Stmt `query:"suppression-get"`
 	SoftBounce             *sqlx.Stmt `query:"soft-bounce"`
+	EnrollmentStatus       *sqlx.Stmt `query:"enrollment-status,read"`
 
 	closers []*sqlx.Stmt
 }

@@ -87,16 +87,9 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 	out := map[string]*sequences.Mailbox{}
 	var mailers []*mailer.Mailer
 	for _, m := range p.cfg.Mailboxes {
-		var roots *x509.CertPool
-		if m.SMTP.CAFile != "" {
-			pem, err := os.ReadFile(m.SMTP.CAFile)
-			if err != nil {
-				return nil, nil, fmt.Errorf("mailbox %s: reading ca_file: %w", m.Name, err)
-			}
-			roots = x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(pem) {
-				return nil, nil, fmt.Errorf("mailbox %s: %s holds no PEM certificate", m.Name, m.SMTP.CAFile)
-			}
+		roots, err := caPool(m.SMTP.CAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
 		}
 		ml := mailer.New(mailer.Config{
 			Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: mailer.TLSMode(m.SMTP.TLS),
@@ -130,4 +123,19 @@ func (p *project) localTime(t time.Time) string {
 		loc = time.UTC
 	}
 	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+func caPool(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading ca_file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return roots, nil
 }
