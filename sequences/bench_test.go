@@ -11,6 +11,7 @@ package sequences_test
 // compares the two from the same run. See docs/PERFORMANCE.md.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -28,6 +30,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver, for seeding
 
+	"followup/internal/testenv"
 	"followup/mailer"
 	"followup/sequences"
 	"followup/store"
@@ -105,9 +108,21 @@ func benchMailbox(tb testing.TB, sender sequences.Sender) *sequences.Mailbox {
 	}
 }
 
-// benchSink is the sandbox in counting mode and a mailer with one
-// connection to it, shared by both Send benchmarks.
-func benchSink(b *testing.B) (*mailer.Sandbox, *mailer.Mailer) {
+// sink is where a Send benchmark delivers: a mailer with one connection,
+// the recipient address of candidate i, and (when it can tell) how many
+// messages arrived.
+type sink struct {
+	m     *mailer.Mailer
+	rcpt  func(i int) string
+	count func() int // nil: the sink cannot count
+	// settle waits until the sink has finished earlier work (Postfix
+	// delivering the previous run's queue would steal CPU from this one).
+	settle func(b *testing.B)
+}
+
+// sandboxSink is the in-process sandbox in counting mode: the fastest
+// possible SMTP peer, so the product's own costs show in full.
+func sandboxSink(b *testing.B) sink {
 	b.Helper()
 	sb, err := mailer.StartSandbox("127.0.0.1:0")
 	if err != nil {
@@ -120,12 +135,49 @@ func benchSink(b *testing.B) (*mailer.Sandbox, *mailer.Mailer) {
 		Timeout: 10 * time.Second, Connections: 1,
 	}, nil)
 	b.Cleanup(func() { m.Close() })
-	return sb, m
+	return sink{m: m, count: sb.Count, rcpt: func(i int) string { return fmt.Sprintf("cand%07d@example.test", i) }}
 }
 
-func benchCandidate(i int) sequences.Candidate {
+// postfixSink is the test Postfix (STARTTLS, SMTP AUTH, queue, delivery to
+// Dovecot): a real MTA on loopback. Recipients are plus addresses of one
+// test user.
+func postfixSink(b *testing.B) sink {
+	b.Helper()
+	srv := testenv.RequireMailServer(b)
+	m := mailer.New(mailer.Config{
+		Host: srv.Host, Port: srv.SMTPPort, TLS: mailer.TLSStartTLS, Username: "recruiter@" + srv.Domain,
+		Password: srv.Password, RootCAs: srv.RootCAs, Timeout: 30 * time.Second, Connections: 1,
+	}, nil)
+	b.Cleanup(func() { m.Close() })
+	run := time.Now().UnixNano() % 1e6
+	return sink{m: m, rcpt: func(i int) string { return fmt.Sprintf("bob+b%d-%d@%s", run, i, srv.Domain) }, settle: drainPostfix}
+}
+
+// drainPostfix waits until the test Postfix's queue is empty.
+func drainPostfix(b *testing.B) {
+	b.Helper()
+	dir := os.Getenv("FOLLOWUP_TEST_DIR")
+	if dir == "" {
+		return
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command("postqueue", "-c", filepath.Join(dir, "postfix"), "-j").Output()
+		if err != nil {
+			b.Logf("cannot read the Postfix queue: %v", err)
+			return
+		}
+		if len(bytes.TrimSpace(out)) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.Fatal("the Postfix queue did not drain within 3 minutes")
+}
+
+func benchCandidate(i int, sk sink) sequences.Candidate {
 	return sequences.Candidate{
-		Email:    fmt.Sprintf("cand%07d@example.test", i),
+		Email:    sk.rcpt(i),
 		Name:     fmt.Sprintf("%s%d", benchNames[i%len(benchNames)], i),
 		Language: "zh-CN",
 		Timezone: "Asia/Shanghai",
@@ -141,23 +193,33 @@ func BenchmarkSend(b *testing.B) {
 	if testing.Short() {
 		b.Skip("-short: skipping the sending benchmarks")
 	}
-	b.Run("raw", benchSendRaw)
-	b.Run("full", benchSendFull)
+	b.Run("raw", func(b *testing.B) { benchSendRaw(b, sandboxSink(b)) })
+	b.Run("full", func(b *testing.B) { benchSendFull(b, sandboxSink(b)) })
+}
+
+// BenchmarkSendPostfix compares the same two paths against a real MTA
+// (needs scripts/test.sh's servers: source DIR/env.sh).
+func BenchmarkSendPostfix(b *testing.B) {
+	if testing.Short() {
+		b.Skip("-short: skipping the sending benchmarks")
+	}
+	b.Run("raw", func(b *testing.B) { benchSendRaw(b, postfixSink(b)) })
+	b.Run("full", func(b *testing.B) { benchSendFull(b, postfixSink(b)) })
 }
 
 // benchSendRaw is the limit: b.N messages composed exactly as the scheduler
 // composes them and built before the timer; timed is only go-mail sending
 // them on one pooled connection to the sandbox.
-func benchSendRaw(b *testing.B) {
+func benchSendRaw(b *testing.B, sk sink) {
 	cat := benchProject(b, b.TempDir())
 	seq := cat.Sequences["bench"]
-	sb, m := benchSink(b)
+	m := sk.m
 	mb := benchMailbox(b, m)
 	built := make([]*gomail.Msg, b.N)
 	for i := range built {
 		e := sequences.Enrollment{
 			ID: int64(i + 1), UID: fmt.Sprintf("benchraw%08d", i), CandidateID: int64(i + 1),
-			Candidate: benchCandidate(i), Sequence: seq.Name, Mailbox: mb.Name,
+			Candidate: benchCandidate(i, sk), Sequence: seq.Name, Mailbox: mb.Name,
 			Fields: benchFields(i), Status: sequences.Active,
 		}
 		msg, err := sequences.Compose(cat.Templates, "en", e, seq, 0, mb, nil, benchStart)
@@ -169,6 +231,9 @@ func benchSendRaw(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
+	if sk.settle != nil {
+		sk.settle(b)
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := m.SendBuilt(ctx, built[i]); err != nil {
@@ -177,19 +242,23 @@ func benchSendRaw(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	if n := sb.Count(); n != b.N {
-		b.Fatalf("sandbox accepted %d messages, want %d", n, b.N)
+	checkCount(b, sk)
+}
+
+func checkCount(b *testing.B, sk sink) {
+	if sk.count == nil {
+		return
+	}
+	if n := sk.count(); n != b.N {
+		b.Fatalf("the sink accepted %d messages, want %d", n, b.N)
 	}
 }
 
 // benchSendFull is the product path: b.N enrollments due now, then
 // Scheduler.RunOnce (Workers 1, Batch 100) until all are sent.
-func benchSendFull(b *testing.B) { runFull(b, nil) }
-
-// runFull enrolls b.N candidates (untimed), then times RunOnce until every
-// message is sent. With ph set, the store and the sender are wrapped to time
-// each phase (BenchmarkFullPathPhases).
-func runFull(b *testing.B, ph *phases) {
+// It enrolls b.N candidates (untimed), then times RunOnce until every
+// message is sent.
+func benchSendFull(b *testing.B, sk sink) {
 	dir := b.TempDir()
 	cat := benchProject(b, dir)
 	ctx := context.Background()
@@ -198,13 +267,9 @@ func runFull(b *testing.B, ph *phases) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	sb, m := benchSink(b)
+	m := sk.m
 	var st sequences.Store = db
 	var sender sequences.Sender = m
-	if ph != nil {
-		st = &phaseStore{DB: db, ph: ph}
-		sender = &phaseSender{m: m, ph: ph}
-	}
 	clock := sequences.NewFakeClock(benchStart)
 	sched := &sequences.Scheduler{
 		Store: st, Templates: cat.Templates, Clock: clock, DefaultLanguage: "en",
@@ -217,7 +282,7 @@ func runFull(b *testing.B, ph *phases) {
 		var reqs []sequences.EnrollRequest
 		for i := start; i < min(start+enrollBatch, b.N); i++ {
 			req, _, err := cat.Validate(sequences.EnrollRequest{
-				Candidate: benchCandidate(i), Sequence: "bench", Fields: benchFields(i), Source: "bench",
+				Candidate: benchCandidate(i, sk), Sequence: "bench", Fields: benchFields(i), Source: "bench",
 			}, defaults)
 			if err != nil {
 				b.Fatal(err)
@@ -235,6 +300,9 @@ func runFull(b *testing.B, ph *phases) {
 		}
 	}
 	clock.Advance(3 * time.Hour) // every first step is due
+	if sk.settle != nil {
+		sk.settle(b)
+	}
 	b.ResetTimer()
 	sent := 0
 	for pass := 0; sent < b.N; pass++ {
@@ -249,90 +317,7 @@ func runFull(b *testing.B, ph *phases) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	if n := sb.Count(); n != b.N {
-		b.Fatalf("sandbox accepted %d messages, want %d", n, b.N)
-	}
-	if ph != nil {
-		ph.report(b)
-	}
-}
-
-// BenchmarkFullPathPhases is a diagnostic, not a target: the full path with
-// wall time split by phase, in µs per message. "compose-us/msg" is what is
-// left (rendering, logging, hand-off to the worker). Its name matches neither
-// pattern of scripts/bench.sh.
-//
-//	go test -run '^$' -bench FullPathPhases -benchtime=3000x ./sequences/
-func BenchmarkFullPathPhases(b *testing.B) {
-	if testing.Short() {
-		b.Skip("-short: skipping the sending benchmarks")
-	}
-	runFull(b, &phases{})
-}
-
-// phases accumulates wall time; Workers is 1, so there is no concurrent use.
-type phases struct {
-	claim, record, next, build, smtp time.Duration
-	claims, records                  int
-}
-
-func (ph *phases) report(b *testing.B) {
-	n := float64(b.N)
-	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / n }
-	known := ph.claim + ph.record + ph.next + ph.build + ph.smtp
-	b.ReportMetric(us(ph.claim+ph.next), "claim-us/msg")
-	b.ReportMetric(us(b.Elapsed()-known), "compose-us/msg")
-	b.ReportMetric(us(ph.build), "build-us/msg")
-	b.ReportMetric(us(ph.smtp), "smtp-us/msg")
-	b.ReportMetric(us(ph.record), "record-us/msg")
-	b.ReportMetric(float64(ph.claims+ph.records)/n, "write-tx/msg")
-}
-
-type phaseStore struct {
-	*store.DB
-	ph *phases
-}
-
-func (p *phaseStore) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func(sequences.Enrollment) string) ([]sequences.Claim, error) {
-	t := time.Now()
-	c, err := p.DB.ClaimDue(ctx, now, limit, msgID)
-	p.ph.claim += time.Since(t)
-	p.ph.claims++
-	return c, err
-}
-
-func (p *phaseStore) RecordSent(ctx context.Context, c sequences.Claim, s sequences.Sent) error {
-	t := time.Now()
-	err := p.DB.RecordSent(ctx, c, s)
-	p.ph.record += time.Since(t)
-	p.ph.records++
-	return err
-}
-
-func (p *phaseStore) NextDue(ctx context.Context) (time.Time, bool, error) {
-	t := time.Now()
-	next, ok, err := p.DB.NextDue(ctx)
-	p.ph.next += time.Since(t)
-	return next, ok, err
-}
-
-// phaseSender does what (*mailer.Mailer).Send does, timing both halves.
-type phaseSender struct {
-	m  *mailer.Mailer
-	ph *phases
-}
-
-func (p *phaseSender) Send(ctx context.Context, msg *mailer.Message) error {
-	t := time.Now()
-	built, err := msg.Build()
-	p.ph.build += time.Since(t)
-	if err != nil {
-		return &mailer.Error{Verdict: mailer.Permanent, Stage: "preparing", Err: err}
-	}
-	t = time.Now()
-	err = p.m.SendBuilt(ctx, built)
-	p.ph.smtp += time.Since(t)
-	return err
+	checkCount(b, sk)
 }
 
 // seeded is a store file holding a FindDue fixture, reused by every
@@ -443,7 +428,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, 'active', 0, ?, 'seed', ?, ?)`)
 			// the rest: over the next year, never at or before benchStart
 			due = benchStart.Add(time.Duration(1+rng.Int64N(year)) * time.Second)
 		}
-		c := benchCandidate(i)
+		c := benchCandidate(i, sink{rcpt: func(i int) string { return fmt.Sprintf("cand%07d@example.test", i) }})
 		id := int64(i + 1)
 		if _, err := cand.ExecContext(ctx, id, c.Email, c.Name, c.Language, c.Timezone, created, created); err != nil {
 			return "", fmt.Errorf("seeding candidates: %w", err)

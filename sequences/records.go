@@ -3,6 +3,8 @@ package sequences
 import (
 	"context"
 	"time"
+
+	"followup/mailer"
 )
 
 // MessageStatus is where one (enrollment, step) send stands.
@@ -82,23 +84,45 @@ type Sent struct {
 	NextDue *time.Time
 }
 
+// OutcomeKind is what happened to a claim.
+type OutcomeKind int
+
+// Outcome kinds.
+const (
+	OutSent     OutcomeKind = iota + 1 // accepted by the server
+	OutDeferred                        // back on the due list at Until
+	OutFailed                          // permanently refused: enrollment failed, address undeliverable
+	OutHeld                            // enrollment paused for a person; message recorded with Status
+)
+
+// Outcome is the result of handling one claim, for the store to record.
+type Outcome struct {
+	Claim Claim
+	Kind  OutcomeKind
+	At    time.Time
+	// OutSent
+	Sent Sent
+	// OutDeferred: CountAttempt is false when the message never reached the
+	// server (mailbox down, shutting down).
+	Until        time.Time
+	CountAttempt bool
+	// OutHeld: the message's status (MsgUnknown, MsgDeferred) and the
+	// timeline event.
+	Status MessageStatus
+	Event  string
+	Reason string
+
+	msg *mailer.Message // the message that was sent, for OnSent
+}
+
 // Store is what the scheduler needs from the database.
 type Store interface {
 	// ClaimDue takes up to limit enrollments due at now, marks their step
 	// "sending" and takes them off the due list, all in one transaction.
 	ClaimDue(ctx context.Context, now time.Time, limit int, msgID func(Enrollment) string) ([]Claim, error)
-	// RecordSent commits the send record and advances the enrollment.
-	RecordSent(ctx context.Context, c Claim, s Sent) error
-	// Defer puts the step back on the due list at until; countAttempt is
-	// false when the message never reached the server (mailbox down).
-	Defer(ctx context.Context, c Claim, until time.Time, countAttempt bool, reason string, now time.Time) error
-	// Fail ends the enrollment after a permanent refusal and marks the
-	// candidate's address undeliverable.
-	Fail(ctx context.Context, c Claim, reason string, now time.Time) error
-	// Hold pauses the enrollment with a reason; the message is recorded with
-	// status (MsgUnknown after a timeout after DATA, MsgDeferred when it never
-	// left, e.g. a template error) and an event of kind is added.
-	Hold(ctx context.Context, c Claim, status MessageStatus, kind, reason string, now time.Time) error
+	// Settle records outcomes in one transaction (group commit): the send
+	// record of each accepted message, with its enrollment advanced.
+	Settle(ctx context.Context, outcomes []Outcome) error
 	// RecoverStale turns claims older than before (a crash mid-send) into
 	// "unknown" and holds their enrollments.
 	RecoverStale(ctx context.Context, before, now time.Time) (int, error)

@@ -175,53 +175,82 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // RunOnce claims and sends every step due now, then reports the next due
 // time. Work is proportional to the number of due steps.
+//
+// Each batch of claims flows through a pipeline so the SMTP connection is
+// never idle waiting for the database or the renderer: composers render the
+// next messages while senders transmit, and one recorder commits outcomes in
+// groups (one transaction for everything that finished meanwhile).
 func (s *Scheduler) RunOnce(ctx context.Context) (Result, error) {
 	s.init()
 	var res Result
-	var mu sync.Mutex
-	count := func(f func(*Result)) { mu.Lock(); f(&res); mu.Unlock() }
-	for ctx.Err() == nil {
-		now := s.Clock.Now()
-		claims, err := s.Store.ClaimDue(ctx, now, s.Batch, s.messageID)
-		if err != nil {
-			return res, err
+	rec := s.startRecorder(ctx, &res)
+	todo := make(chan Claim, s.Batch)
+	var claimErr error
+	go func() { // the claimer keeps the pipeline fed, one transaction per batch
+		defer close(todo)
+		for ctx.Err() == nil && !rec.failed() {
+			claims, err := s.Store.ClaimDue(ctx, s.Clock.Now(), s.Batch, s.messageID)
+			if err != nil {
+				claimErr = err
+				return
+			}
+			for _, c := range claims {
+				todo <- c
+			}
+			if len(claims) < s.Batch {
+				return
+			}
 		}
-		if len(claims) == 0 {
-			break
-		}
-		work := make(chan Claim)
-		var wg sync.WaitGroup
-		var firstErr error
-		for i := 0; i < min(s.Workers, len(claims)); i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for c := range work {
-					if err := s.process(ctx, c, count); err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		for _, c := range claims {
-			work <- c
-		}
-		close(work)
-		wg.Wait()
-		if firstErr != nil {
-			return res, firstErr
-		}
-		if len(claims) < s.Batch {
-			break
-		}
+	}()
+	s.pipeline(ctx, todo, rec.in)
+	err := rec.finish()
+	if claimErr != nil {
+		err = claimErr
+	}
+	if err != nil {
+		return res, err
 	}
 	next, ok, err := s.Store.NextDue(context.WithoutCancel(ctx))
 	res.Next, res.HasNext = next, ok
 	return res, err
+}
+
+// prepared is a composed message waiting for a sender.
+type prepared struct {
+	claim Claim
+	mb    *Mailbox
+	msg   *mailer.Message
+	seq   *Sequence
+}
+
+// pipeline turns every claim from todo into one outcome on out.
+func (s *Scheduler) pipeline(ctx context.Context, todo <-chan Claim, out chan<- Outcome) {
+	ready := make(chan prepared, 2*s.Workers)
+	var composers, senders sync.WaitGroup
+	for i := 0; i < s.Workers; i++ {
+		composers.Add(1)
+		go func() {
+			defer composers.Done()
+			for c := range todo {
+				if p, o, ok := s.prepare(ctx, c); ok {
+					ready <- p
+				} else {
+					out <- o
+				}
+			}
+		}()
+	}
+	go func() { composers.Wait(); close(ready) }()
+	for i := 0; i < s.Workers; i++ {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for p := range ready {
+				out <- s.deliver(ctx, p)
+			}
+		}()
+	}
+	senders.Wait()
 }
 
 func (s *Scheduler) messageID(e Enrollment) string {
@@ -239,90 +268,172 @@ func MessageID(uid string, step int, domain string) string {
 	return fmt.Sprintf("%s.%d@%s", uid, step, domain)
 }
 
-// process delivers one claim and records the outcome. Only database errors
-// are returned: every delivery problem is recorded on the enrollment.
-func (s *Scheduler) process(ctx context.Context, c Claim, count func(func(*Result))) error {
-	// Writes must land even while shutting down: the send record is the
-	// promise of never doubling a message.
+func giveBack(c Claim, now time.Time, reason string) Outcome {
+	return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: now, Reason: reason}
+}
+
+func held(c Claim, now time.Time, status MessageStatus, event, reason string) Outcome {
+	return Outcome{Claim: c, Kind: OutHeld, At: now, Status: status, Event: event, Reason: reason}
+}
+
+// prepare composes a claim's message, or says why it cannot go now.
+func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bool) {
 	db := context.WithoutCancel(ctx)
 	now := s.Clock.Now()
 	if ctx.Err() != nil { // shutting down: give the claim back untouched
-		return s.Store.Defer(db, c, now, false, "", now)
+		return prepared{}, giveBack(c, now, ""), false
 	}
 	mb, ok := s.Mailboxes[c.Enrollment.Mailbox]
 	if !ok {
-		count(func(r *Result) { r.Held++ })
-		return s.Store.Hold(db, c, MsgDeferred, EvRenderFailed, fmt.Sprintf("mailbox %q is not in the config any more: add it back or re-enroll", c.Enrollment.Mailbox), now)
+		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed,
+			fmt.Sprintf("mailbox %q is not in the config any more: add it back or re-enroll", c.Enrollment.Mailbox)), false
 	}
 	if until, down := s.mailboxDown(mb.Name, now); down {
-		count(func(r *Result) { r.Deferred++ })
-		return s.Store.Defer(db, c, until, false, "mailbox "+mb.Name+" is unreachable", now)
+		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: "mailbox " + mb.Name + " is unreachable"}, false
 	}
 	msg, seq, err := s.compose(db, c, mb, now)
 	if err != nil {
-		count(func(r *Result) { r.Held++ })
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
-		return s.Store.Hold(db, c, MsgDeferred, EvRenderFailed, err.Error(), now)
+		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed, err.Error()), false
 	}
-	// Last look: a reply recorded by the inbox since the claim (a few
-	// milliseconds ago) stops the send.
-	if st, err := s.Store.Status(db, c.Enrollment.ID); err != nil {
-		return err
-	} else if st != Active {
-		return s.Store.Defer(db, c, now, false, "enrollment "+string(st)+" before sending", now)
+	// Last look: a reply recorded by the inbox since the claim stops the send.
+	if st, err := s.Store.Status(db, c.Enrollment.ID); err != nil || st != Active {
+		return prepared{}, giveBack(c, now, fmt.Sprintf("enrollment %s before sending %v", st, err)), false
 	}
-	sendErr := mb.Sender.Send(db, msg)
+	return prepared{claim: c, mb: mb, msg: msg, seq: seq}, Outcome{}, true
+}
+
+// deliver sends a prepared message and turns the server's answer into an
+// outcome.
+func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
+	c, mb, msg := p.claim, p.mb, p.msg
+	now := s.Clock.Now()
+	if ctx.Err() != nil {
+		return giveBack(c, now, "")
+	}
+	if until, down := s.mailboxDown(mb.Name, now); down {
+		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: "mailbox " + mb.Name + " is unreachable"}
+	}
+	msg.Date = now
+	// The send itself is not cancelled by shutdown: the message in flight
+	// finishes (bounded by the SMTP timeout) and is recorded.
+	sendErr := mb.Sender.Send(context.WithoutCancel(ctx), msg)
 	now = s.Clock.Now()
-	log := s.Log.With("email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "message_id", msg.MessageID)
 	if sendErr == nil {
 		s.mailboxUp(mb.Name)
 		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo}
-		if c.Step+1 < len(seq.Steps) {
-			due := seq.Steps[c.Step+1].After.From(now)
+		if c.Step+1 < len(p.seq.Steps) {
+			due := p.seq.Steps[c.Step+1].After.From(now)
 			sent.NextDue = &due
 		}
-		if err := s.Store.RecordSent(db, c, sent); err != nil {
-			// The server has it but we could not record it: never resend.
-			log.Error("message sent but not recorded", "err", err)
-			return err
-		}
-		count(func(r *Result) { r.Sent++ })
-		log.Info("sent", "subject", msg.Subject)
-		if s.OnSent != nil {
-			s.OnSent(c, msg)
-		}
-		return nil
+		return Outcome{Claim: c, Kind: OutSent, At: now, Sent: sent, msg: msg}
 	}
 	var me *mailer.Error
 	if !errors.As(sendErr, &me) {
 		me = &mailer.Error{Verdict: mailer.Transient, Stage: "send", Err: sendErr}
 	}
+	log := s.Log.With("email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "message_id", msg.MessageID)
 	switch me.Verdict {
 	case mailer.Permanent:
-		count(func(r *Result) { r.Failed++ })
 		log.Warn("refused permanently; enrollment stopped and address marked undeliverable", "err", me)
-		return s.Store.Fail(db, c, me.Error(), now)
+		return Outcome{Claim: c, Kind: OutFailed, At: now, Reason: me.Error()}
 	case mailer.Unknown:
-		count(func(r *Result) { r.Held++ })
 		log.Error("delivery unknown; enrollment paused until a person decides", "err", me)
-		return s.Store.Hold(db, c, MsgUnknown, EvDeliveryUnknown,
-			fmt.Sprintf("%v — it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", me, c.Enrollment.Email), now)
+		return held(c, now, MsgUnknown, EvDeliveryUnknown,
+			fmt.Sprintf("%v — it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", me, c.Enrollment.Email))
 	case mailer.MailboxDown:
 		until := s.markDown(mb.Name, now)
-		count(func(r *Result) { r.Deferred++ })
 		log.Warn("mailbox cannot send; will retry", "mailbox", mb.Name, "retry_at", until, "err", me)
-		return s.Store.Defer(db, c, until, false, me.Error(), now)
+		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: me.Error()}
+	}
+	attempts := c.Attempts + 1
+	if attempts >= s.Retry.MaxAttempts {
+		log.Warn("giving up after repeated temporary failures; enrollment paused", "attempts", attempts, "err", me)
+		return held(c, now, MsgDeferred, EvSendFailed, fmt.Sprintf("gave up after %d attempts: %v", attempts, me))
+	}
+	until := now.Add(s.Retry.wait(attempts))
+	log.Info("temporary failure; will retry", "attempt", attempts, "retry_at", until, "err", me)
+	return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, CountAttempt: true, Reason: me.Error()}
+}
+
+// recorder commits outcomes in groups.
+type recorder struct {
+	in   chan Outcome
+	done chan struct{}
+	err  error
+	bad  chan struct{} // closed on the first database error
+}
+
+func (r *recorder) failed() bool {
+	select {
+	case <-r.bad:
+		return true
 	default:
-		attempts := c.Attempts + 1
-		if attempts >= s.Retry.MaxAttempts {
-			count(func(r *Result) { r.Held++ })
-			log.Warn("giving up after repeated temporary failures; enrollment paused", "attempts", attempts, "err", me)
-			return s.Store.Hold(db, c, MsgDeferred, EvSendFailed, fmt.Sprintf("gave up after %d attempts: %v", attempts, me), now)
+		return false
+	}
+}
+
+func (r *recorder) finish() error {
+	close(r.in)
+	<-r.done
+	return r.err
+}
+
+func (s *Scheduler) startRecorder(ctx context.Context, res *Result) *recorder {
+	r := &recorder{in: make(chan Outcome, 256), done: make(chan struct{}), bad: make(chan struct{})}
+	db := context.WithoutCancel(ctx) // the send record must land even while shutting down
+	go func() {
+		defer close(r.done)
+		batch := make([]Outcome, 0, 256)
+		for first := range r.in {
+			batch = append(batch[:0], first)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case o, ok := <-r.in:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, o)
+				default:
+					break drain
+				}
+			}
+			if r.err != nil {
+				continue // keep draining so nobody blocks; nothing more is written
+			}
+			if err := s.Store.Settle(db, batch); err != nil {
+				// Accepted messages stay "sending" and are recovered as
+				// "unknown" at the next start: never sent twice.
+				s.Log.Error("recording send results failed", "count", len(batch), "err", err)
+				r.err = err
+				close(r.bad)
+				continue
+			}
+			s.tally(batch, res)
 		}
-		until := now.Add(s.Retry.wait(attempts))
-		count(func(r *Result) { r.Deferred++ })
-		log.Info("temporary failure; will retry", "attempt", attempts, "retry_at", until, "err", me)
-		return s.Store.Defer(db, c, until, true, me.Error(), now)
+	}()
+	return r
+}
+
+// tally counts and reports recorded outcomes.
+func (s *Scheduler) tally(batch []Outcome, res *Result) {
+	for _, o := range batch {
+		switch o.Kind {
+		case OutSent:
+			res.Sent++
+			s.Log.Info("sent", "email", o.Claim.Enrollment.Email, "sequence", o.Claim.Enrollment.Sequence,
+				"step", o.Claim.Step+1, "message_id", o.Claim.MessageID, "subject", o.Sent.Subject)
+			if s.OnSent != nil {
+				s.OnSent(o.Claim, o.msg)
+			}
+		case OutDeferred:
+			res.Deferred++
+		case OutFailed:
+			res.Failed++
+		case OutHeld:
+			res.Held++
+		}
 	}
 }
 

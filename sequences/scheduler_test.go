@@ -400,14 +400,18 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 	}
 	h.clock.Advance(2 * time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
-	h.sched.OnSent = func(sequences.Claim, *mailer.Message) { cancel() } // SIGTERM during the first send
+	// SIGTERM arrives while the first message is being transmitted.
+	h.sched.Mailboxes["recruiter"].Sender = senderFunc(func(ctx context.Context, m *mailer.Message) error {
+		cancel()
+		return h.mailer.Send(ctx, m)
+	})
 	if _, err := h.sched.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := h.smtp.Count(); n != 1 {
 		t.Fatalf("%d sent before stopping, want the one in flight", n)
 	}
-	h.sched.OnSent = nil
+	h.sched.Mailboxes["recruiter"].Sender = h.mailer
 	if res := h.runOnce(); res.Sent != 2 {
 		t.Fatalf("after restart: %+v", res)
 	}
@@ -415,3 +419,7 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 		t.Fatalf("%d delivered in all, want 3", n)
 	}
 }
+
+type senderFunc func(context.Context, *mailer.Message) error
+
+func (f senderFunc) Send(ctx context.Context, m *mailer.Message) error { return f(ctx, m) }

@@ -73,80 +73,97 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func
 	return claims, err
 }
 
-// RecordSent commits the send record of an accepted message and advances
+// Settle records outcomes in one transaction: the scheduler's group commit.
+func (db *DB) Settle(ctx context.Context, outcomes []sequences.Outcome) error {
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		for _, o := range outcomes {
+			var err error
+			switch o.Kind {
+			case sequences.OutSent:
+				err = db.recordSent(ctx, tx, o.Claim, o.Sent)
+			case sequences.OutDeferred:
+				err = db.deferClaim(ctx, tx, o.Claim, o.Until, o.CountAttempt, o.Reason, o.At)
+			case sequences.OutFailed:
+				err = db.fail(ctx, tx, o.Claim, o.Reason, o.At)
+			case sequences.OutHeld:
+				err = db.hold(ctx, tx, o.Claim, o.Status, o.Event, o.Reason, o.At)
+			default:
+				err = fmt.Errorf("unknown outcome kind %d", o.Kind)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recordSent commits the send record of an accepted message and advances
 // the enrollment to its next step (or finishes it).
-func (db *DB) RecordSent(ctx context.Context, c sequences.Claim, s sequences.Sent) error {
+func (db *DB) recordSent(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, s sequences.Sent) error {
 	at := utc(s.At)
 	finished := 0
 	if s.NextDue == nil {
 		finished = 1
 	}
-	return db.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, at, c.MessageRow); err != nil {
-			return fmt.Errorf("recording sent message %s: %w", c.MessageID, err)
-		}
-		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {
-			return fmt.Errorf("advancing enrollment %d: %w", c.Enrollment.ID, err)
-		}
-		if finished == 1 {
-			return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvFinished, c.Enrollment.Sequence, at)
-		}
-		return nil
-	})
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, at, c.MessageRow); err != nil {
+		return fmt.Errorf("recording sent message %s: %w", c.MessageID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {
+		return fmt.Errorf("advancing enrollment %d: %w", c.Enrollment.ID, err)
+	}
+	if finished == 1 {
+		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvFinished, c.Enrollment.Sequence, at)
+	}
+	return nil
 }
 
-// Defer puts a claimed step back on the due list at until.
-func (db *DB) Defer(ctx context.Context, c sequences.Claim, until time.Time, countAttempt bool, reason string, now time.Time) error {
+// deferClaim puts a claimed step back on the due list at until.
+func (db *DB) deferClaim(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, until time.Time, countAttempt bool, reason string, now time.Time) error {
 	n := 0
 	if countAttempt {
 		n = 1
 	}
-	return db.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.StmtxContext(ctx, db.q.MessageDefer).ExecContext(ctx, n, reason, utc(now), c.MessageRow); err != nil {
-			return fmt.Errorf("deferring %s: %w", c.MessageID, err)
-		}
-		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetDue).ExecContext(ctx, utc(until), utc(now), c.Enrollment.ID); err != nil {
-			return fmt.Errorf("deferring enrollment %d: %w", c.Enrollment.ID, err)
-		}
-		return nil
-	})
+	if _, err := tx.StmtxContext(ctx, db.q.MessageDefer).ExecContext(ctx, n, reason, utc(now), c.MessageRow); err != nil {
+		return fmt.Errorf("deferring %s: %w", c.MessageID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetDue).ExecContext(ctx, utc(until), utc(now), c.Enrollment.ID); err != nil {
+		return fmt.Errorf("deferring enrollment %d: %w", c.Enrollment.ID, err)
+	}
+	return nil
 }
 
-// Fail ends the enrollment after a permanent refusal and marks the address
+// fail ends the enrollment after a permanent refusal and marks the address
 // undeliverable, so no sequence mails it again.
-func (db *DB) Fail(ctx context.Context, c sequences.Claim, reason string, now time.Time) error {
+func (db *DB) fail(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, reason string, now time.Time) error {
 	now = utc(now)
-	return db.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, sequences.MsgFailed, 1, reason, now, c.MessageRow); err != nil {
-			return fmt.Errorf("recording failed message %s: %w", c.MessageID, err)
-		}
-		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetStatus).ExecContext(ctx, sequences.Failed, reason, now, c.Enrollment.ID); err != nil {
-			return fmt.Errorf("failing enrollment %d: %w", c.Enrollment.ID, err)
-		}
-		if _, err := tx.StmtxContext(ctx, db.q.CandidateUndeliverable).ExecContext(ctx, now, reason, now, c.Enrollment.CandidateID); err != nil {
-			return fmt.Errorf("marking %s undeliverable: %w", c.Enrollment.Email, err)
-		}
-		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvSendFailed, reason, now)
-	})
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, sequences.MsgFailed, 1, reason, now, c.MessageRow); err != nil {
+		return fmt.Errorf("recording failed message %s: %w", c.MessageID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentSetStatus).ExecContext(ctx, sequences.Failed, reason, now, c.Enrollment.ID); err != nil {
+		return fmt.Errorf("failing enrollment %d: %w", c.Enrollment.ID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.CandidateUndeliverable).ExecContext(ctx, now, reason, now, c.Enrollment.CandidateID); err != nil {
+		return fmt.Errorf("marking %s undeliverable: %w", c.Enrollment.Email, err)
+	}
+	return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvSendFailed, reason, now)
 }
 
-// Hold pauses the enrollment for a person to decide, recording the message
+// hold pauses the enrollment for a person to decide, recording the message
 // with status.
-func (db *DB) Hold(ctx context.Context, c sequences.Claim, status sequences.MessageStatus, kind, reason string, now time.Time) error {
+func (db *DB) hold(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, status sequences.MessageStatus, kind, reason string, now time.Time) error {
 	now = utc(now)
 	n := 0
 	if status == sequences.MsgUnknown {
 		n = 1
 	}
-	return db.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, status, n, reason, now, c.MessageRow); err != nil {
-			return fmt.Errorf("recording %s message %s: %w", status, c.MessageID, err)
-		}
-		if _, err := tx.StmtxContext(ctx, db.q.EnrollmentHold).ExecContext(ctx, reason, now, c.Enrollment.ID); err != nil {
-			return fmt.Errorf("holding enrollment %d: %w", c.Enrollment.ID, err)
-		}
-		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, kind, reason, now)
-	})
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, status, n, reason, now, c.MessageRow); err != nil {
+		return fmt.Errorf("recording %s message %s: %w", status, c.MessageID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentHold).ExecContext(ctx, reason, now, c.Enrollment.ID); err != nil {
+		return fmt.Errorf("holding enrollment %d: %w", c.Enrollment.ID, err)
+	}
+	return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, kind, reason, now)
 }
 
 // RecoverStale turns claims made before `before` that never got a result
@@ -168,7 +185,8 @@ func (db *DB) RecoverStale(ctx context.Context, before, now time.Time) (int, err
 		}
 		c := sequences.Claim{Enrollment: e, Step: m.Step, MessageRow: m.ID, MessageID: m.MessageID}
 		reason := fmt.Sprintf("sending step %d was interrupted; it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", m.Step+1, e.Email)
-		if err := db.Hold(ctx, c, sequences.MsgUnknown, sequences.EvDeliveryUnknown, reason, now); err != nil {
+		if err := db.Settle(ctx, []sequences.Outcome{{Claim: c, Kind: sequences.OutHeld, At: now,
+			Status: sequences.MsgUnknown, Event: sequences.EvDeliveryUnknown, Reason: reason}}); err != nil {
 			return 0, err
 		}
 	}

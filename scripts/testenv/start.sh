@@ -136,6 +136,8 @@ log_path = $DIR/dovecot.log
 info_log_path = $DIR/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
+# user+tag@domain is delivered to user (plus addressing).
+recipient_delimiter = +
 ssl = yes
 ssl_cert = <$CERT
 ssl_key = <$KEY
@@ -249,6 +251,8 @@ smtpd_peername_lookup = no
 # (including a bounce for a sender outside followup.test) goes to the error
 # transport, so this test server never sends mail off the machine.
 virtual_mailbox_domains = $DOMAIN
+# user+tag@domain is user's address (plus addressing), as at most providers.
+recipient_delimiter = +
 virtual_mailbox_maps = texthash:$DIR/postfix-vmailbox
 virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT
 local_transport = error:5.1.1 local delivery is disabled in the followup test environment
