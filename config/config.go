@@ -86,6 +86,12 @@ type Sending struct {
 	Batch   int   `yaml:"batch"`
 	Workers int   `yaml:"workers"`
 	Retry   Retry `yaml:"retry"`
+	// Window is when emails may arrive, in each candidate's time zone, for
+	// sequences that do not set their own. Default: Monday to Friday,
+	// 09:00–20:00.
+	Window *sequences.WindowSpec `yaml:"window"`
+
+	SendWindow sequences.Window `yaml:"-"`
 }
 
 // Retry is the backoff for temporary failures.
@@ -173,6 +179,13 @@ func Parse(file string, content []byte, getenv func(string) string) (*Config, ya
 		if dd, err := time.ParseDuration(d.v); err != nil || dd <= 0 {
 			ps = append(ps, doc.Problemf(d.path, "bad duration %q (e.g. 1m, 30s, 6h)", d.v))
 		}
+	}
+	if c.Sending.Window == nil {
+		c.Sending.SendWindow = sequences.DefaultWindow
+	} else if w, err := c.Sending.Window.Parse(); err != nil {
+		ps = append(ps, doc.Problemf("$.sending.window", "window: %v", err))
+	} else {
+		c.Sending.SendWindow = w
 	}
 	if c.Sending.Batch < 1 || c.Sending.Workers < 1 || c.Sending.Retry.Attempts < 1 {
 		ps = append(ps, doc.Problemf("$.sending", "batch, workers and retry.attempts must be at least 1"))

@@ -88,17 +88,13 @@ func stripReplyPrefix(s string) string {
 }
 
 // compose prepares the message of a claim.
-func (s *Scheduler) compose(ctx context.Context, c Claim, mb *Mailbox, now time.Time) (*mailer.Message, *Sequence, error) {
-	seq, err := s.version(ctx, c.Enrollment.VersionID)
-	if err != nil {
-		return nil, nil, err
-	}
+func (s *Scheduler) compose(ctx context.Context, c Claim, seq *Sequence, mb *Mailbox, now time.Time) (*mailer.Message, error) {
 	var thread []ThreadMessage
 	if c.Step < len(seq.Steps) && seq.Steps[c.Step].Reply {
+		var err error
 		if thread, err = s.Store.Thread(ctx, c.Enrollment.ID, c.Step); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	msg, err := Compose(s.Templates, s.DefaultLanguage, c.Enrollment, seq, c.Step, mb, thread, now)
-	return msg, seq, err
+	return Compose(s.Templates, s.DefaultLanguage, c.Enrollment, seq, c.Step, mb, thread, now)
 }

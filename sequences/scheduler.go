@@ -291,7 +291,17 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 	if until, down := s.mailboxDown(mb.Name, now); down {
 		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: "mailbox " + mb.Name + " is unreachable"}, false
 	}
-	msg, seq, err := s.compose(db, c, mb, now)
+	seq, err := s.version(db, c.Enrollment.VersionID)
+	if err != nil {
+		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed, err.Error()), false
+	}
+	// A retry, a resume or a late claim may fall outside the sending window:
+	// it waits for the next opening in the candidate's time zone.
+	key := fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step)
+	if next := seq.Window.Next(now, Location(c.Enrollment.Timezone), key); next.After(now) {
+		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: next, Reason: "outside the sending window"}, false
+	}
+	msg, err := s.compose(db, c, seq, mb, now)
 	if err != nil {
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
 		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed, err.Error()), false
@@ -323,7 +333,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 		s.mailboxUp(mb.Name)
 		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo}
 		if c.Step+1 < len(p.seq.Steps) {
-			due := p.seq.Steps[c.Step+1].After.From(now)
+			due := p.seq.Due(c.Step+1, now, c.Enrollment.Timezone, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step+1))
 			sent.NextDue = &due
 		}
 		return Outcome{Claim: c, Kind: OutSent, At: now, Sent: sent, msg: msg}

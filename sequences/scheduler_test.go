@@ -423,3 +423,43 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 type senderFunc func(context.Context, *mailer.Message) error
 
 func (f senderFunc) Send(ctx context.Context, m *mailer.Message) error { return f(ctx, m) }
+
+func TestStepsArriveOnlyInsideTheSendingWindow(t *testing.T) {
+	h := newHarness(t)
+	h.catalog.SetDefaultWindow(sequences.DefaultWindow)
+	sh := sequences.Location("Asia/Shanghai")
+	h.clock.Set(time.Date(2026, 11, 23, 19, 30, 0, 0, sh)) // Monday evening in Shanghai
+	o := h.enroll("li.lei@example.test", "李雷", "zh-CN")    // step 1 would be due at 21:30
+	due := o.Enrollment.NextDueAt.In(sh)
+	if due.Format("2006-01-02 15") != "2026-11-24 09" {
+		t.Fatalf("step 1 due %v, want Tuesday 09:xx in Shanghai", due)
+	}
+	h.clock.Set(time.Date(2026, 11, 23, 21, 30, 0, 0, sh))
+	if res := h.runOnce(); res.Sent != 0 {
+		t.Fatalf("sent at night: %+v", res)
+	}
+	h.clock.Set(due)
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("not sent in the morning: %+v", res)
+	}
+	// Step 2 is a week later, 09:xx on a Tuesday: inside; a retry pushed
+	// past 20:00 by backoff waits for the next morning.
+	h.smtp.SetFault(func(stage, _ string) error {
+		if stage == "RCPT" {
+			return mailer.ErrSandboxBusy
+		}
+		return nil
+	})
+	e := h.status("li.lei@example.test")
+	h.clock.Set(*e.NextDueAt)
+	h.runOnce() // deferred by the fault
+	h.smtp.SetFault(nil)
+	h.clock.Set(time.Date(2026, 12, 1, 20, 30, 0, 0, sh))
+	if res := h.runOnce(); res.Sent != 0 {
+		t.Fatalf("a retry went out at 20:30: %+v", res)
+	}
+	h.clock.Set(time.Date(2026, 12, 2, 9, 30, 0, 0, sh))
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("the retry did not go in the morning: %+v", res)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"followup/internal/yamlfile"
 	"followup/templates"
@@ -27,7 +29,35 @@ type Sequence struct {
 	Fields         []string `json:"fields,omitempty"`
 	OptionalFields []string `json:"optional_fields,omitempty"`
 	Steps          []Step   `json:"steps"`
-	File           string   `json:"-"`
+	// Window is when this sequence's emails may arrive, in the candidate's
+	// time zone (zero: always).
+	Window Window `json:"window"`
+	File   string `json:"-"`
+	// explicitWindow is set when the file gives its own window.
+	explicitWindow bool
+}
+
+// Due is when step is due counting from `from` (enrollment, or the previous
+// step's sending), moved into the sending window in the time zone tz. key
+// names the enrollment and step, for a stable jitter.
+func (s *Sequence) Due(step int, from time.Time, tz, key string) time.Time {
+	return s.Window.Next(s.Steps[step].After.From(from), Location(tz), key)
+}
+
+var locations sync.Map // name → *time.Location
+
+// Location loads an IANA time zone, cached; unknown or empty names are UTC
+// (enrollments are validated, so that only happens to old data).
+func Location(tz string) *time.Location {
+	if v, ok := locations.Load(tz); ok {
+		return v.(*time.Location)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "" {
+		loc = time.UTC
+	}
+	locations.Store(tz, loc)
+	return loc
 }
 
 // Step is one email of a sequence.
@@ -68,12 +98,13 @@ func (s *Sequence) AllFields() []string {
 }
 
 type sequenceFile struct {
-	Description    string     `yaml:"description"`
-	Mailbox        string     `yaml:"mailbox"`
-	OnReply        string     `yaml:"on_reply"`
-	Fields         []string   `yaml:"fields"`
-	OptionalFields []string   `yaml:"optional_fields"`
-	Steps          []stepFile `yaml:"steps"`
+	Description    string      `yaml:"description"`
+	Mailbox        string      `yaml:"mailbox"`
+	OnReply        string      `yaml:"on_reply"`
+	Fields         []string    `yaml:"fields"`
+	OptionalFields []string    `yaml:"optional_fields"`
+	Window         *WindowSpec `yaml:"window"`
+	Steps          []stepFile  `yaml:"steps"`
 }
 
 type stepFile struct {
@@ -124,6 +155,13 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 	}
 	s.Fields = addFields("fields", f.Fields)
 	s.OptionalFields = addFields("optional_fields", f.OptionalFields)
+	if f.Window != nil {
+		w, err := f.Window.Parse()
+		if err != nil {
+			ps = append(ps, doc.Problemf("$.window", "window: %v", err))
+		}
+		s.Window, s.explicitWindow = w, true
+	}
 	if len(f.Steps) == 0 && len(ps) == 0 {
 		ps = append(ps, doc.Problemf("$", "a sequence needs at least one step under \"steps:\""))
 	}
@@ -224,6 +262,17 @@ func (c *Catalog) checkSequence(s *Sequence) yamlfile.Problems {
 		}
 	}
 	return ps
+}
+
+// SetDefaultWindow gives every sequence without a window of its own the
+// project's (from the config). The effective window is part of the version
+// an enrollment pins.
+func (c *Catalog) SetDefaultWindow(w Window) {
+	for _, s := range c.Sequences {
+		if !s.explicitWindow {
+			s.Window = w
+		}
+	}
 }
 
 // Sequence returns a sequence by name.

@@ -139,13 +139,14 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 		return sequences.EnrollOutcome{}, err
 	}
 	fields, _ := json.Marshal(req.Fields)
-	due := seq.Steps[0].After.From(now)
+	uid := newUID()
+	due := seq.Due(0, now, req.Timezone, uid+".0").UTC()
 	var key any
 	if req.IdempotencyKey != "" {
 		key = req.IdempotencyKey
 	}
 	e := sequences.Enrollment{
-		UID: newUID(), CandidateID: cand.ID, Candidate: req.Candidate, Sequence: seq.Name, VersionID: vid,
+		UID: uid, CandidateID: cand.ID, Candidate: req.Candidate, Sequence: seq.Name, VersionID: vid,
 		Mailbox: req.Mailbox, Fields: req.Fields, Status: sequences.Active, NextDueAt: &due, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.StmtxContext(ctx, db.q.EnrollmentInsert).GetContext(ctx, &e.ID,

@@ -54,6 +54,7 @@ func (env *runEnv) loadProject() (*project, error) {
 	if len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
+	cat.SetDefaultWindow(cfg.Sending.SendWindow)
 	return &project{cfg: cfg, catalog: cat, log: newLogger(env.stderr, cfg.Log)}, nil
 }
 

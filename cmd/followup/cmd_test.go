@@ -54,9 +54,16 @@ func newTestProject(t *testing.T) *testProject {
 	cfg = strings.Replace(cfg, "host: smtp.example.com", "host: 127.0.0.1", 1)
 	cfg = strings.Replace(cfg, "port: 465", fmt.Sprintf("port: %d", sb.Addr().Port), 1)
 	cfg = strings.Replace(cfg, "tls: implicit ", "tls: none ", 1)
+	// Tests run at any hour: the sending window is always open here
+	// (TestEnrollRespectsTheSendingWindow checks the real default).
+	cfg = strings.Replace(cfg, "days: [mon, tue, wed, thu, fri]\n    start: \"09:00\"\n    end: \"20:00\"", alwaysOpen, 1)
 	tp.write("followup.yaml", cfg)
 	return tp
 }
+
+const alwaysOpen = `days: [mon, tue, wed, thu, fri, sat, sun]
+    start: "00:00"
+    end: "24:00"`
 
 func (tp *testProject) read(name string) string {
 	b, err := os.ReadFile(filepath.Join(tp.dir, name))
@@ -379,5 +386,28 @@ func TestDemoOnce(t *testing.T) {
 	emls, _ := filepath.Glob(filepath.Join(keep, "mail", "*.eml"))
 	if len(emls) != 22 {
 		t.Errorf("%d .eml files kept, want 22", len(emls))
+	}
+}
+
+func TestEnrollRespectsTheSendingWindow(t *testing.T) {
+	tp := newTestProject(t)
+	cfg := strings.Replace(tp.read("followup.yaml"), alwaysOpen, "days: [mon, tue, wed, thu, fri]\n    start: \"09:00\"\n    end: \"20:00\"", 1)
+	tp.write("followup.yaml", cfg)
+	// Friday 11:00 UTC is 19:00 in Shanghai: step 1 (2 h later) would land
+	// at 21:00 on a Friday, so it waits for Monday morning, Shanghai time;
+	// for a candidate in London it is 13:00, well inside the window.
+	tp.now = time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
+	out := tp.mustRun("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "--tz", "Asia/Shanghai", "-f", "job_title=工程师")
+	if !strings.Contains(out, "step 1 due 2026-11-30 09:") {
+		t.Errorf("Shanghai candidate: %s", out)
+	}
+	out = tp.mustRun("enroll", "alice@example.com", "-s", "post-interview-thanks", "--tz", "Europe/London", "-f", "job_title=Designer")
+	if !strings.Contains(out, "step 1 due 2026-11-27 21:00") { // 13:00 London, shown in the project's zone
+		t.Errorf("London candidate: %s", out)
+	}
+	cfg = strings.Replace(cfg, `start: "09:00"`, `start: "21:00"`, 1)
+	tp.write("followup.yaml", cfg)
+	if out, err := tp.run("check"); err == nil || !strings.Contains(out, "empty window") {
+		t.Errorf("check accepted an empty window: %v\n%s", err, out)
 	}
 }

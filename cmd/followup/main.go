@@ -30,7 +30,8 @@ type cli struct {
 	Resume  resumeCmd  `cmd:"" help:"Resume a candidate's paused enrollments."`
 	Stop    stopCmd    `cmd:"" help:"Stop a candidate's enrollments for good."`
 	Preview previewCmd `cmd:"" help:"Render a step for a candidate: text to the terminal, HTML to a file."`
-	Serve   serveCmd   `cmd:"" help:"Run the daemon: send every step when it is due."`
+	Serve   serveCmd   `cmd:"" help:"Run the daemon: send every step when it is due, and read replies."`
+	Inbox   inboxCmd   `cmd:"" help:"Check mailbox access, or see how saved emails are classified."`
 	Demo    demoCmd    `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }

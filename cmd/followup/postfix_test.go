@@ -29,6 +29,8 @@ func TestSendThroughPostfix(t *testing.T) {
 	}
 	ca := os.Getenv(testenv.EnvCAFile)
 	tp.write("followup.yaml", fmt.Sprintf(`company: "示例科技"
+sending:
+  window: {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00"}
 mailboxes:
   - name: starttls
     from: "王敏 <recruiter@%[1]s>"

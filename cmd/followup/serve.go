@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,9 +43,26 @@ func (serveCmd) Run(env *runEnv) error {
 		p.log.Error("second signal: quitting now; an interrupted send will be marked unknown at the next start")
 		os.Exit(130)
 	}()
+	watchers, err := p.watchers(db)
+	if err != nil {
+		return err
+	}
 	p.log.Info("followup serve started", "version", version, "config", p.cfg.File, "database", p.cfg.Database.Path,
-		"mailboxes", len(mbs), "sequences", len(p.catalog.Sequences))
-	if err := sched.Run(env.ctx); err != nil {
+		"mailboxes", len(mbs), "watched", len(watchers), "sequences", len(p.catalog.Sequences))
+	var wg sync.WaitGroup
+	for _, w := range watchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = w.Run(env.ctx)
+		}()
+	}
+	if len(watchers) == 0 {
+		p.log.Warn("no mailbox has imap settings: replies are not read, so sequences will not stop when candidates answer")
+	}
+	err = sched.Run(env.ctx)
+	wg.Wait()
+	if err != nil {
 		return fmt.Errorf("sending loop: %w", err)
 	}
 	p.log.Info("stopped")

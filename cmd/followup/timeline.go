@@ -129,7 +129,19 @@ func (c showCmd) Run(env *runEnv) error {
 		entries = append(entries, entry{at, line})
 	}
 	for _, ev := range tl.Events {
+		switch ev.Kind {
+		case "reply", "auto_reply", "bounce", "complaint", "unsubscribe", "not_interested":
+			continue // shown with the message itself below
+		}
 		entries = append(entries, entry{ev.CreatedAt, fmt.Sprintf("%-9s %s", ev.Kind, ev.Detail)})
+	}
+	for _, in := range tl.Inbound {
+		line := fmt.Sprintf("%-9s from %s  %q  (%s)", strings.ReplaceAll(in.Kind, "_", "-"), in.From, in.Subject, in.Reason)
+		if t := strings.TrimSpace(in.Text); t != "" {
+			const bar = "\n                      │ "
+			line += bar + strings.ReplaceAll(t, "\n", bar)
+		}
+		entries = append(entries, entry{in.ReceivedAt, line})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
 	for _, en := range entries {
@@ -190,7 +202,7 @@ func (c resumeCmd) Run(env *runEnv) error {
 			if e.NextStep+1 >= len(v.Steps) {
 				return nil, nil
 			}
-			due := v.Steps[e.NextStep+1].After.From(at)
+			due := v.Due(e.NextStep+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, e.NextStep+1))
 			return &due, nil
 		})
 	})

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+
+	"followup/config"
+	"followup/inbox"
+	"followup/store"
+)
+
+type inboxCmd struct {
+	Test     inboxTestCmd     `cmd:"" help:"Log in to each mailbox's IMAP server and list its capabilities and folders."`
+	Classify inboxClassifyCmd `cmd:"" help:"Show how Followup reads saved emails (.eml): reply, auto-reply, bounce, unsubscribe…"`
+}
+
+type inboxTestCmd struct {
+	Mailbox string `short:"m" help:"Only this mailbox."`
+}
+
+func (c inboxTestCmd) Run(env *runEnv) error {
+	p, err := env.loadProject()
+	if err != nil {
+		return err
+	}
+	failed := 0
+	tested := 0
+	for _, m := range p.cfg.Mailboxes {
+		if c.Mailbox != "" && m.Name != c.Mailbox {
+			continue
+		}
+		tested++
+		if m.IMAP == nil {
+			fmt.Fprintf(env.stdout, "%s: no imap settings: replies to this mailbox are not read (add an \"imap:\" section)\n", m.Name)
+			continue
+		}
+		srv, err := imapServer(m.IMAP)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%s: %s:%d (%s) as %s\n", m.Name, srv.Host, srv.Port, srv.TLS, srv.Username)
+		if err := testIMAP(env, srv, m.IMAP.Folder); err != nil {
+			failed++
+			fmt.Fprintf(env.stdout, "  FAILED: %v\n", err)
+		}
+	}
+	if tested == 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("no mailbox named %q", c.Mailbox)}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("%d mailbox(es) could not be read", failed)}
+	}
+	return nil
+}
+
+func testIMAP(env *runEnv, srv inbox.Server, folder string) error {
+	ctx, cancel := context.WithTimeout(env.ctx, 2*srv.Timeout)
+	defer cancel()
+	c, err := inbox.Dial(ctx, srv, version, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var caps []string
+	for cp := range c.Caps() {
+		caps = append(caps, string(cp))
+	}
+	sort.Strings(caps)
+	fmt.Fprintf(env.stdout, "  logged in; capabilities: %s\n", strings.Join(caps, " "))
+	list, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		return fmt.Errorf("listing folders: %w", err)
+	}
+	var names []string
+	found := false
+	for _, l := range list {
+		names = append(names, l.Mailbox)
+		found = found || l.Mailbox == folder
+	}
+	fmt.Fprintf(env.stdout, "  folders: %s\n", strings.Join(names, ", "))
+	if !found {
+		return fmt.Errorf("the configured folder %q does not exist", folder)
+	}
+	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", folder, err)
+	}
+	fmt.Fprintf(env.stdout, "  %s: %d messages, UIDVALIDITY %d; OK\n", folder, sel.NumMessages, sel.UIDValidity)
+	return nil
+}
+
+func imapServer(im *config.IMAP) (inbox.Server, error) {
+	roots, err := caPool(im.CAFile)
+	if err != nil {
+		return inbox.Server{}, err
+	}
+	return inbox.Server{Host: im.Host, Port: im.Port, TLS: im.TLS, Username: im.Username, Password: im.Password.Reveal(),
+		Timeout: im.TimeoutD, RootCAs: roots}, nil
+}
+
+type inboxClassifyCmd struct {
+	Files []string `arg:"" help:"Saved emails (.eml)." type:"existingfile"`
+}
+
+func (c inboxClassifyCmd) Run(env *runEnv) error {
+	rules := inbox.DefaultRules()
+	bad := 0
+	for _, f := range c.Files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		p, err := inbox.Parse(fh, 10<<20)
+		fh.Close()
+		if err != nil {
+			bad++
+			fmt.Fprintf(env.stdout, "%s: cannot read: %v\n", f, err)
+			continue
+		}
+		cl := inbox.Classify(p, rules)
+		fmt.Fprintf(env.stdout, "%s: %s (%s)\n", f, cl.Kind, cl.Reason)
+		fmt.Fprintf(env.stdout, "  from %s, subject %q\n", p.From.String(), p.Subject)
+		if cl.Bounce != nil {
+			kind := "soft"
+			if cl.Bounce.Hard {
+				kind = "hard"
+			}
+			fmt.Fprintf(env.stdout, "  %s bounce for %s: %s %s\n", kind, cl.Bounce.Recipient, cl.Bounce.Status, firstLine(cl.Bounce.Diagnostic))
+		}
+		if cl.ReturnDate != nil {
+			fmt.Fprintf(env.stdout, "  back on %s\n", cl.ReturnDate.Format("2006-01-02"))
+		}
+		if cl.Reply != "" {
+			fmt.Fprintf(env.stdout, "  says: %s\n", strings.ReplaceAll(strings.TrimSpace(cl.Reply), "\n", "\n        "))
+		}
+	}
+	if bad > 0 {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// watchers builds one inbox watcher per mailbox with IMAP settings.
+func (p *project) watchers(db *store.DB) ([]*inbox.Watcher, error) {
+	var own []string
+	for _, m := range p.cfg.Mailboxes {
+		own = append(own, m.Address.Address)
+	}
+	var out []*inbox.Watcher
+	for _, m := range p.cfg.Mailboxes {
+		if m.IMAP == nil {
+			continue
+		}
+		srv, err := imapServer(m.IMAP)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
+		}
+		out = append(out, &inbox.Watcher{
+			Name: m.Name, Server: srv, Folder: m.IMAP.Folder, Poll: m.IMAP.PollD, Own: own, Store: db,
+			OnReply: func(ctx context.Context, versionID int64) string {
+				v, err := db.Version(ctx, versionID)
+				if err != nil {
+					return "stop"
+				}
+				return v.OnReply
+			},
+			Rules: inbox.DefaultRules(), Log: p.log, Version: version,
+		})
+	}
+	return out, nil
+}
