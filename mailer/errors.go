@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -26,6 +27,10 @@ const (
 	// refused, TLS or login failure, sender refused); nothing was
 	// transmitted and the message is not at fault.
 	MailboxDown
+	// Rejected: the server refused this message for good, but not because
+	// of the address: its content or a policy (5xx after DATA, 5.7.x at
+	// RCPT). Retrying the same message is pointless; the address is fine.
+	Rejected
 )
 
 func (v Verdict) String() string {
@@ -38,6 +43,8 @@ func (v Verdict) String() string {
 		return "unknown"
 	case MailboxDown:
 		return "mailbox-down"
+	case Rejected:
+		return "rejected"
 	}
 	return "verdict?"
 }
@@ -67,6 +74,15 @@ func byCode(code int, none Verdict) Verdict {
 	return none
 }
 
+// contentVerdict: once the recipient is accepted, a 5xx is about the
+// message, not the address.
+func contentVerdict(v Verdict) Verdict {
+	if v == Permanent {
+		return Rejected
+	}
+	return v
+}
+
 // classify turns a go-mail error from Send into a verdict.
 func classify(err error) *Error {
 	var se *gomail.SendError
@@ -91,15 +107,21 @@ func classify(err error) *Error {
 		}
 	case gomail.ErrSMTPRcptTo:
 		e.Stage, e.Verdict = "RCPT TO", byCode(e.Code, MailboxDown)
+		// RFC 3463: 5.1.x and 5.2.x are about the mailbox itself; 5.7.x
+		// is policy (relay denied, blocked sender) and says nothing about
+		// whether the address exists.
+		if e.Verdict == Permanent && strings.HasPrefix(e.Enhanced, "5.7.") {
+			e.Verdict = Rejected
+		}
 	case gomail.ErrSMTPData:
-		e.Stage, e.Verdict = "DATA", byCode(e.Code, MailboxDown)
+		e.Stage, e.Verdict = "DATA", contentVerdict(byCode(e.Code, MailboxDown))
 	case gomail.ErrWriteContent:
 		// The terminating "." never reached the server: not delivered.
 		e.Stage, e.Verdict = "message content", Transient
 	case gomail.ErrSMTPDataClose:
 		// RFC 5321 §4.1.1.4: the reply to the end of DATA is the server's
 		// acceptance. Without a reply we cannot know.
-		e.Stage, e.Verdict = "end of DATA", byCode(e.Code, Unknown)
+		e.Stage, e.Verdict = "end of DATA", contentVerdict(byCode(e.Code, Unknown))
 	case gomail.ErrSMTPReset:
 		return nil // delivered; only the RSET after it failed
 	default:

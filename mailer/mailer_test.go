@@ -124,7 +124,13 @@ func TestSendVerdicts(t *testing.T) {
 				return ErrSandboxRefused
 			}
 			return nil
-		}, 5 * time.Second, Permanent},
+		}, 5 * time.Second, Rejected},
+		{"recipient refused by policy", func(stage, _ string) error {
+			if stage == "RCPT" {
+				return ErrSandboxPolicy
+			}
+			return nil
+		}, 5 * time.Second, Rejected},
 		{"sender refused", func(stage, _ string) error {
 			if stage == "MAIL" {
 				return ErrSandboxRefused

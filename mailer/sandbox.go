@@ -157,5 +157,8 @@ func (ss *sandboxSession) Logout() error { return nil }
 // ErrSandboxRefused is a ready-made permanent refusal for tests.
 var ErrSandboxRefused = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
 
+// ErrSandboxPolicy is a ready-made policy refusal (not about the address).
+var ErrSandboxPolicy = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected by policy"}
+
 // ErrSandboxBusy is a ready-made transient refusal for tests.
 var ErrSandboxBusy = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}

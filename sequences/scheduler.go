@@ -44,8 +44,8 @@ type Retry struct {
 	MaxAttempts int           // attempts before holding the enrollment for a person
 }
 
-// DefaultRetry waits 1 min, 2, 4… up to 6 h, and gives up after 10 tries
-// (about 1.5 days).
+// DefaultRetry waits 1 min, 2, 4… (at most 6 h a wait) and gives up after
+// 10 tries, about 8.5 hours after the first.
 var DefaultRetry = Retry{Initial: time.Minute, Max: 6 * time.Hour, MaxAttempts: 10}
 
 // wait returns the backoff before attempt n+1 (n ≥ 1), with ±20 % jitter.
@@ -142,13 +142,20 @@ func (s *Scheduler) Wake() {
 // work; a message already being transmitted is finished and recorded first.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.init()
-	if n, err := s.Store.RecoverStale(ctx, s.Clock.Now().Add(-s.Lease), s.Clock.Now()); err != nil {
-		return fmt.Errorf("recovering interrupted sends: %w", err)
-	} else if n > 0 {
-		s.Log.Warn("sends were interrupted by a crash; their enrollments are paused until a person decides", "count", n)
+	// Claims made before this process started can only be from a process
+	// that died mid-send (SQLite has one sending process).
+	if err := s.recover(ctx, s.Clock.Now()); err != nil {
+		return err
 	}
+	lastRecovery := time.Now()
 	idle := s.Idle
 	for {
+		if time.Since(lastRecovery) > 5*time.Minute {
+			if err := s.recover(ctx, s.Clock.Now().Add(-s.Lease)); err != nil {
+				s.Log.Error("recovering interrupted sends", "err", err)
+			}
+			lastRecovery = time.Now()
+		}
 		res, err := s.RunOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -171,6 +178,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-s.Clock.After(wait):
 		}
 	}
+}
+
+// recover turns claims made before `before` that never got a result into
+// "unknown" deliveries held for a person.
+func (s *Scheduler) recover(ctx context.Context, before time.Time) error {
+	n, err := s.Store.RecoverStale(ctx, before, s.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("recovering interrupted sends: %w", err)
+	}
+	if n > 0 {
+		s.Log.Warn("sends were interrupted (the process stopped mid-send); their enrollments are paused until a person decides", "count", n)
+	}
+	return nil
 }
 
 // RunOnce claims and sends every step due now, then reports the next due
@@ -306,10 +326,6 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
 		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed, err.Error()), false
 	}
-	// Last look: a reply recorded by the inbox since the claim stops the send.
-	if st, err := s.Store.Status(db, c.Enrollment.ID); err != nil || st != Active {
-		return prepared{}, giveBack(c, now, fmt.Sprintf("enrollment %s before sending %v", st, err)), false
-	}
 	return prepared{claim: c, mb: mb, msg: msg, seq: seq}, Outcome{}, true
 }
 
@@ -323,6 +339,13 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	}
 	if until, down := s.mailboxDown(mb.Name, now); down {
 		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: "mailbox " + mb.Name + " is unreachable"}
+	}
+	// Last look, just before the message leaves: a reply recorded by the
+	// inbox since the claim stops it.
+	if st, err := s.Store.Status(context.WithoutCancel(ctx), c.Enrollment.ID); err != nil {
+		return giveBack(c, now, "could not read the enrollment's status: "+err.Error())
+	} else if st != Active {
+		return giveBack(c, now, "the enrollment was "+string(st)+" before sending")
 	}
 	msg.Date = now
 	// The send itself is not cancelled by shutdown: the message in flight
@@ -349,8 +372,14 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 		return Outcome{Claim: c, Kind: OutFailed, At: now, Reason: me.Error()}
 	case mailer.Unknown:
 		log.Error("delivery unknown; enrollment paused until a person decides", "err", me)
-		return held(c, now, MsgUnknown, EvDeliveryUnknown,
+		o := held(c, now, MsgUnknown, EvDeliveryUnknown,
 			fmt.Sprintf("%v — it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", me, c.Enrollment.Email))
+		o.Sent = Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo}
+		return o
+	case mailer.Rejected:
+		log.Warn("the server refused this message; enrollment paused", "err", me)
+		return held(c, now, MsgDeferred, EvSendFailed,
+			fmt.Sprintf("%v — the server refused the message itself (content or policy), not the address: fix the template or the candidate's data, then `followup resume %s`", me, c.Enrollment.Email))
 	case mailer.MailboxDown:
 		until := s.markDown(mb.Name, now)
 		log.Warn("mailbox cannot send; will retry", "mailbox", mb.Name, "retry_at", until, "err", me)

@@ -131,6 +131,15 @@ UPDATE messages SET status = 'deferred', attempts = attempts + ?, error = ?, upd
 -- name: message-set-status
 UPDATE messages SET status = ?, attempts = attempts + ?, error = ?, updated_at = ? WHERE id = ?;
 
+-- name: message-details
+UPDATE messages SET from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ? WHERE id = ?;
+
+-- name: message-assume-sent
+UPDATE messages SET status = 'sent', sent_at = ?, error = '', updated_at = ? WHERE id = ?;
+
+-- name: message-reset-attempts
+UPDATE messages SET attempts = 0, updated_at = ? WHERE id = ? AND status = 'deferred';
+
 -- name: message-get
 SELECT id, enrollment_id, step, message_id, status, attempts, from_addr, to_addr, subject, in_reply_to, error,
        claimed_at, sent_at, created_at

@@ -87,6 +87,9 @@ func (db *DB) Settle(ctx context.Context, outcomes []sequences.Outcome) error {
 				err = db.fail(ctx, tx, o.Claim, o.Reason, o.At)
 			case sequences.OutHeld:
 				err = db.hold(ctx, tx, o.Claim, o.Status, o.Event, o.Reason, o.At)
+				if err == nil && o.Sent.Subject != "" { // what was (maybe) sent, for the timeline and threading
+					_, err = tx.StmtxContext(ctx, db.q.MessageDetails).ExecContext(ctx, o.Sent.From, o.Sent.To, o.Sent.Subject, o.Sent.InReplyTo, o.Claim.MessageRow)
+				}
 			default:
 				err = fmt.Errorf("unknown outcome kind %d", o.Kind)
 			}

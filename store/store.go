@@ -41,7 +41,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, errors.New("opening database: no path given")
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL"
+	// synchronous=FULL: a committed send record survives a power loss too
+	// (with NORMAL the last commits can roll back, and a message recorded as
+	// sent could go out again). The recorder's group commit keeps the cost
+	// to one fsync per batch.
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
 	w, err := sqlx.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -126,6 +130,9 @@ type queries struct {
 	MessageSent            *sqlx.Stmt `query:"message-sent"`
 	MessageDefer           *sqlx.Stmt `query:"message-defer"`
 	MessageSetStatus       *sqlx.Stmt `query:"message-set-status"`
+	MessageDetails         *sqlx.Stmt `query:"message-details"`
+	MessageAssumeSent      *sqlx.Stmt `query:"message-assume-sent"`
+	MessageResetAttempts   *sqlx.Stmt `query:"message-reset-attempts"`
 	MessageGet             *sqlx.Stmt `query:"message-get"`
 	MessagesStale          *sqlx.Stmt `query:"messages-stale"`
 	Thread                 *sqlx.Stmt `query:"thread,read"`

@@ -224,7 +224,7 @@ func (db *DB) Resume(ctx context.Context, a Action, now time.Time, nextDue func(
 				if err != nil {
 					return err
 				}
-				if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, "", e.Email, "", "", now, m.ID); err != nil {
+				if _, err := tx.StmtxContext(ctx, db.q.MessageAssumeSent).ExecContext(ctx, at, now, m.ID); err != nil {
 					return err
 				}
 				finished := 0
@@ -247,6 +247,11 @@ func (db *DB) Resume(ctx context.Context, a Action, now time.Time, nextDue func(
 					return err
 				}
 				detail += ": step resent"
+			case err == nil && m.Status == sequences.MsgDeferred:
+				// A fresh start after "gave up after N attempts".
+				if _, err := tx.StmtxContext(ctx, db.q.MessageResetAttempts).ExecContext(ctx, now, m.ID); err != nil {
+					return err
+				}
 			case err == nil && m.Status == sequences.MsgUnknown:
 				return fmt.Errorf("%s in %s: step %d may have been delivered (%s): check the Sent folder, then resume with --assume-sent or --resend: %w",
 					e.Email, e.Sequence, e.NextStep+1, m.Error, ErrUndecided)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"followup/mailer"
+	"followup/sequences"
 )
 
 // testProject is a project made by `followup init`, with its mailbox
@@ -409,5 +410,83 @@ func TestEnrollRespectsTheSendingWindow(t *testing.T) {
 	tp.write("followup.yaml", cfg)
 	if out, err := tp.run("check"); err == nil || !strings.Contains(out, "empty window") {
 		t.Errorf("check accepted an empty window: %v\n%s", err, out)
+	}
+}
+
+func TestUnknownDeliveryThenResume(t *testing.T) {
+	tp := newTestProject(t)
+	tp.write("followup.yaml", strings.Replace(tp.read("followup.yaml"), "timeout: 30s", "timeout: 1s", 1))
+	tp.mustRun("enroll", "li.lei@example.com", "-s", "rejected-after-interview", "-n", "李雷", "-f", "job_title=工程师", "-f", "strengths=清晰", "-f", "gaps=经验")
+	p, err := tp.env().loadProject()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := p.openDB(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mbs, closeAll, err := p.mailboxes(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	clock := sequences.NewFakeClock(tp.now)
+	sched := p.scheduler(db, mbs, clock)
+	tp.sandbox.SetFault(func(stage, _ string) error {
+		if stage == "DATA" {
+			time.Sleep(2 * time.Second) // the server takes the message but answers too late
+		}
+		return nil
+	})
+	clock.Advance(5 * time.Hour)
+	if res, err := sched.RunOnce(context.Background()); err != nil || res.Held != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	tp.sandbox.SetFault(nil)
+	tp.now = clock.Now()
+	if out, err := tp.run("resume", "li.lei@example.com"); err == nil || !strings.Contains(out, "may have been delivered") || !strings.Contains(out, "--assume-sent") {
+		t.Errorf("resume without a decision: %v\n%s", err, out)
+	}
+	if out := tp.mustRun("show", "li.lei@example.com"); !strings.Contains(out, `unknown   rejected-after-interview step 1  "工程师面试反馈"`) {
+		t.Errorf("timeline of an unknown delivery:\n%s", out)
+	}
+	tp.mustRun("resume", "li.lei@example.com", "--assume-sent")
+	clock.Advance(8 * 24 * time.Hour)
+	res, err := sched.RunOnce(context.Background())
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("step 2: %+v %v", res, err)
+	}
+	msgs := tp.sandbox.Messages()
+	last := parseMail(t, msgs[len(msgs)-1].Data)
+	if got := decode(t, last.Header.Get("Subject")); got != "Re: 工程师面试反馈" {
+		t.Errorf("the reply step after an assumed delivery has subject %q", got)
+	}
+}
+
+func TestRejectedMessageHoldsWithoutBlamingTheAddress(t *testing.T) {
+	tp := newTestProject(t)
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-f", "job_title=SRE")
+	tp.sandbox.SetFault(func(stage, _ string) error {
+		if stage == "DATA" {
+			return mailer.ErrSandboxRefused // "550 5.1.1" after DATA: the content, not the address
+		}
+		return nil
+	})
+	p, err := tp.env().loadProject()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := p.openDB(context.Background())
+	defer db.Close()
+	mbs, closeAll, _ := p.mailboxes(1)
+	defer closeAll()
+	clock := sequences.NewFakeClock(tp.now.Add(3 * time.Hour))
+	if res, err := p.scheduler(db, mbs, clock).RunOnce(context.Background()); err != nil || res.Held != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	tl, _ := db.Timeline(context.Background(), "bob@example.com")
+	if tl.Candidate.UndeliverableReason != "" || tl.Enrollments[0].Status != sequences.Paused || !strings.Contains(tl.Enrollments[0].StatusReason, "not the address") {
+		t.Errorf("after a content refusal: undeliverable %q, %s %q", tl.Candidate.UndeliverableReason, tl.Enrollments[0].Status, tl.Enrollments[0].StatusReason)
 	}
 }
