@@ -125,9 +125,22 @@ func (s Secret) Reveal() string { return string(s) }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
+// Options change how strictly a config is checked.
+type Options struct {
+	// SkipSecrets does not require passwords to be resolvable: commands
+	// that never talk to a mail server (list, show, enroll…) work without
+	// the SMTP password in their environment.
+	SkipSecrets bool
+}
+
 // Load reads and validates the config file. Getenv resolves password_env
 // (os.Getenv in production).
 func Load(path string, getenv func(string) string) (*Config, yamlfile.Problems) {
+	return LoadWith(path, getenv, Options{})
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, getenv func(string) string, o Options) (*Config, yamlfile.Problems) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
@@ -142,11 +155,16 @@ func Load(path string, getenv func(string) string) (*Config, yamlfile.Problems) 
 		}
 		return nil, ps
 	}
-	return Parse(abs, content, getenv)
+	return ParseWith(abs, content, getenv, o)
 }
 
 // Parse validates config content as if read from file.
 func Parse(file string, content []byte, getenv func(string) string) (*Config, yamlfile.Problems) {
+	return ParseWith(file, content, getenv, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, content []byte, getenv func(string) string, o Options) (*Config, yamlfile.Problems) {
 	c := &Config{File: file}
 	doc, ps := yamlfile.Decode(file, content, c)
 	c.defaults()
@@ -173,7 +191,7 @@ func Parse(file string, content []byte, getenv func(string) string) (*Config, ya
 	}
 	seen := map[string]bool{}
 	for i, m := range c.Mailboxes {
-		ps = append(ps, m.validate(doc, fmt.Sprintf("$.mailboxes[%d]", i), seen, rel, getenv)...)
+		ps = append(ps, m.validate(doc, fmt.Sprintf("$.mailboxes[%d]", i), seen, rel, getenv, o)...)
 	}
 	for _, d := range []struct{ path, v string }{{"$.sending.retry.initial", c.Sending.Retry.Initial}, {"$.sending.retry.max", c.Sending.Retry.Max}} {
 		if dd, err := time.ParseDuration(d.v); err != nil || dd <= 0 {
@@ -225,7 +243,7 @@ func (c *Config) defaults() {
 	}
 }
 
-func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool, rel func(string) string, getenv func(string) string) yamlfile.Problems {
+func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool, rel func(string) string, getenv func(string) string, o Options) yamlfile.Problems {
 	var ps yamlfile.Problems
 	if !nameRe.MatchString(m.Name) {
 		ps = append(ps, doc.Problemf(path+".name", "mailbox name %q: use lowercase letters, digits, - and _ (e.g. wangmin)", m.Name))
@@ -251,7 +269,7 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 		}
 		m.Sig = sig
 	}
-	ps = append(ps, m.SMTP.validate(doc, path+".smtp", "smtp", rel, getenv, map[string]int{"implicit": 465, "starttls": 587, "none": 25})...)
+	ps = append(ps, m.SMTP.validate(doc, path+".smtp", "smtp", rel, getenv, o, map[string]int{"implicit": 465, "starttls": 587, "none": 25})...)
 	if m.SMTP.Connections == 0 {
 		m.SMTP.Connections = 1
 	}
@@ -260,7 +278,7 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 			// The same account logs in to both servers.
 			im.Username, im.Password, im.PasswordEnv, im.PasswordFile = m.SMTP.Username, m.SMTP.Password, "", ""
 		}
-		ps = append(ps, im.validate(doc, path+".imap", "imap", rel, getenv, map[string]int{"implicit": 993, "starttls": 143, "none": 143})...)
+		ps = append(ps, im.validate(doc, path+".imap", "imap", rel, getenv, o, map[string]int{"implicit": 993, "starttls": 143, "none": 143})...)
 		if im.Folder == "" {
 			im.Folder = "INBOX"
 		}
@@ -278,7 +296,7 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 
 // validate checks a server's settings, applies defaults and resolves the
 // password from the environment or a file.
-func (s *Server) validate(doc *yamlfile.Doc, sp, kind string, rel func(string) string, getenv func(string) string, ports map[string]int) yamlfile.Problems {
+func (s *Server) validate(doc *yamlfile.Doc, sp, kind string, rel func(string) string, getenv func(string) string, o Options, ports map[string]int) yamlfile.Problems {
 	var ps yamlfile.Problems
 	if s.Host == "" {
 		ps = append(ps, doc.Problemf(sp, "%s.host is missing (e.g. %s.exmail.qq.com)", kind, kind))
@@ -317,13 +335,13 @@ func (s *Server) validate(doc *yamlfile.Doc, sp, kind string, rel func(string) s
 		ps = append(ps, doc.Problemf(sp, "give the password one way only: password_env, password_file or password"))
 	case s.PasswordEnv != "":
 		v := getenv(s.PasswordEnv)
-		if v == "" {
+		if v == "" && !o.SkipSecrets {
 			ps = append(ps, doc.Problemf(sp+".password_env", "environment variable %s is not set (it should hold the %s password)", s.PasswordEnv, strings.ToUpper(kind)))
 		}
 		s.Password = Secret(v)
 	case s.PasswordFile != "":
 		b, err := os.ReadFile(rel(s.PasswordFile))
-		if err != nil {
+		if err != nil && !o.SkipSecrets {
 			ps = append(ps, doc.Problemf(sp+".password_file", "reading the password file: %v", err))
 		}
 		s.Password = Secret(strings.TrimRight(string(b), "\r\n"))

@@ -72,6 +72,9 @@ type EnrollOutcome struct {
 	// Reason explains a request that created nothing ("already active in
 	// rejected-after-interview since 2026-11-20").
 	Reason string
+	// Blocked is set when the address may not be mailed at all
+	// (unsubscribed, complained, bounced).
+	Blocked bool
 }
 
 // Defaults fill what a request leaves empty.

@@ -275,6 +275,14 @@ func (c *Catalog) SetDefaultWindow(w Window) {
 	}
 }
 
+// Problemf builds a problem located at path in a sequence's file.
+func (c *Catalog) Problemf(sequence, path, format string, args ...any) yamlfile.Problem {
+	if doc, ok := c.docs[sequence]; ok {
+		return doc.Problemf(path, format, args...)
+	}
+	return yamlfile.Problem{Msg: fmt.Sprintf(format, args...)}
+}
+
 // Sequence returns a sequence by name.
 func (c *Catalog) Sequence(name string) (*Sequence, error) {
 	s, ok := c.Sequences[name]

@@ -107,6 +107,7 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 		return sequences.EnrollOutcome{
 			Enrollment: sequences.Enrollment{CandidateID: cand.ID, Candidate: req.Candidate, Sequence: req.Sequence},
 			Reason:     "the address is undeliverable: " + cand.UndeliverableReason,
+			Blocked:    true,
 		}, nil
 	}
 	var sup struct {
@@ -119,6 +120,7 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 		return sequences.EnrollOutcome{
 			Enrollment: sequences.Enrollment{CandidateID: cand.ID, Candidate: req.Candidate, Sequence: req.Sequence},
 			Reason:     fmt.Sprintf("the address is suppressed since %s (%s): it is never mailed again", sup.CreatedAt.Format("2006-01-02"), sup.Reason),
+			Blocked:    true,
 		}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {

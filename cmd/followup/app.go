@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/mail"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -43,15 +44,19 @@ type project struct {
 }
 
 // loadProject reads the config and the catalog; any problem stops here with
-// the full list.
-func (env *runEnv) loadProject() (*project, error) {
-	cfg, ps := config.Load(env.configPath, env.getenv)
+// the full list. Commands that talk to mail servers need the passwords;
+// the others run without them (needSecrets false).
+func (env *runEnv) loadProject(needSecrets bool) (*project, error) {
+	cfg, ps := config.LoadWith(env.configPath, env.getenv, config.Options{SkipSecrets: !needSecrets})
 	if cfg == nil {
 		return nil, problemsError(ps)
 	}
 	cat, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
 	ps = append(ps, cps...)
 	if len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	if ps := checkMailboxes(cfg, cat); len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
 	cat.SetDefaultWindow(cfg.Sending.SendWindow)
@@ -95,7 +100,7 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 		ml := mailer.New(mailer.Config{
 			Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: mailer.TLSMode(m.SMTP.TLS),
 			Username: m.SMTP.Username, Password: m.SMTP.Password.Reveal(),
-			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: max(m.SMTP.Connections, workers),
+			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: m.SMTP.Connections,
 		}, p.log.With("mailbox", m.Name))
 		mailers = append(mailers, ml)
 		out[m.Name] = &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml}
@@ -115,6 +120,15 @@ func (p *project) scheduler(db *store.DB, mbs map[string]*sequences.Mailbox, clo
 		DefaultLanguage: p.cfg.Language, Batch: p.cfg.Sending.Batch, Workers: p.cfg.Sending.Workers,
 		Retry: p.cfg.RetryPolicy(),
 	}
+}
+
+// displayAddr shows an address as a person reads it: 王敏 <wangmin@…>, not
+// the RFC 2047 form that goes into headers.
+func displayAddr(a mail.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	return a.Name + " <" + a.Address + ">"
 }
 
 // localTime formats t in the project's time zone.

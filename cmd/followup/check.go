@@ -1,7 +1,11 @@
 package main
 
 import (
+	"slices"
+	"strings"
+
 	"fmt"
+	"followup/internal/yamlfile"
 	"sort"
 
 	"followup/config"
@@ -13,8 +17,9 @@ type checkCmd struct{}
 func (checkCmd) Run(env *runEnv) error {
 	cfg, ps := config.Load(env.configPath, env.getenv)
 	if cfg != nil {
-		_, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
+		cat, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
 		ps = append(ps, cps...)
+		ps = append(ps, checkMailboxes(cfg, cat)...)
 	}
 	if len(ps) > 0 {
 		return problemsError(ps)
@@ -37,7 +42,7 @@ func (checkCmd) Run(env *runEnv) error {
 		case m.SMTP.Password != "":
 			secret = "password in the config file (prefer password_env)"
 		}
-		fmt.Fprintf(env.stdout, "  %-12s %s via %s:%d (%s, %s)\n", m.Name, m.Address.String(), m.SMTP.Host, m.SMTP.Port, m.SMTP.TLS, secret)
+		fmt.Fprintf(env.stdout, "  %-12s %s via %s:%d (%s, %s)\n", m.Name, displayAddr(m.Address), m.SMTP.Host, m.SMTP.Port, m.SMTP.TLS, secret)
 	}
 	fmt.Fprintf(env.stdout, "sequences:\n")
 	for _, n := range names {
@@ -45,4 +50,17 @@ func (checkCmd) Run(env *runEnv) error {
 		fmt.Fprintf(env.stdout, "  %-26s %d steps  fields: %v\n", n, len(s.Steps), s.Fields)
 	}
 	return nil
+}
+
+// checkMailboxes reports sequences that name a mailbox the config lacks.
+func checkMailboxes(cfg *config.Config, cat *sequences.Catalog) yamlfile.Problems {
+	var ps yamlfile.Problems
+	names := cfg.MailboxNames()
+	for _, s := range cat.Sequences {
+		if s.Mailbox == "" || slices.Contains(names, s.Mailbox) {
+			continue
+		}
+		ps = append(ps, cat.Problemf(s.Name, "$.mailbox", "mailbox %q is not in the config (mailboxes: %s)", s.Mailbox, strings.Join(names, ", ")))
+	}
+	return ps
 }

@@ -210,8 +210,8 @@ func TestImportReportsBadRowsAndImportsTheRest(t *testing.T) {
 		"li.lei@example.com,李雷,zh-CN,Asia/Shanghai,rejected-after-interview,工程师,思路清晰,经验少\n"+
 		"\"erin@example.com,Erin\n")
 	out, err := tp.run("import", filepath.Join(tp.dir, "in.csv"))
-	if exitCode(err) != 2 {
-		t.Fatalf("exit %d, want 2:\n%s", exitCode(err), out)
+	if exitCode(err) != exitRejectedRows {
+		t.Fatalf("exit %d, want %d:\n%s", exitCode(err), exitRejectedRows, out)
 	}
 	for _, want := range []string{
 		`in.csv:3: broken-email: email "broken-email": not a valid address`,
@@ -417,7 +417,7 @@ func TestUnknownDeliveryThenResume(t *testing.T) {
 	tp := newTestProject(t)
 	tp.write("followup.yaml", strings.Replace(tp.read("followup.yaml"), "timeout: 30s", "timeout: 1s", 1))
 	tp.mustRun("enroll", "li.lei@example.com", "-s", "rejected-after-interview", "-n", "李雷", "-f", "job_title=工程师", "-f", "strengths=清晰", "-f", "gaps=经验")
-	p, err := tp.env().loadProject()
+	p, err := tp.env().loadProject(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestRejectedMessageHoldsWithoutBlamingTheAddress(t *testing.T) {
 		}
 		return nil
 	})
-	p, err := tp.env().loadProject()
+	p, err := tp.env().loadProject(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,5 +488,27 @@ func TestRejectedMessageHoldsWithoutBlamingTheAddress(t *testing.T) {
 	tl, _ := db.Timeline(context.Background(), "bob@example.com")
 	if tl.Candidate.UndeliverableReason != "" || tl.Enrollments[0].Status != sequences.Paused || !strings.Contains(tl.Enrollments[0].StatusReason, "not the address") {
 		t.Errorf("after a content refusal: undeliverable %q, %s %q", tl.Candidate.UndeliverableReason, tl.Enrollments[0].Status, tl.Enrollments[0].StatusReason)
+	}
+}
+
+func TestCommandsThatSendNothingNeedNoPassword(t *testing.T) {
+	tp := newTestProject(t)
+	tp.getenv = func(string) string { return "" } // FOLLOWUP_SMTP_PASSWORD unset
+	tp.mustRun("enroll", "a@example.com", "-s", "post-interview-thanks", "-f", "job_title=x")
+	tp.mustRun("list")
+	tp.mustRun("show", "a@example.com")
+	for _, cmd := range []string{"check", "serve"} {
+		if out, err := tp.run(cmd); err == nil || !strings.Contains(out, "environment variable FOLLOWUP_SMTP_PASSWORD is not set") {
+			t.Errorf("%s without the password: %v\n%s", cmd, err, out)
+		}
+	}
+}
+
+func TestCheckFindsASequenceNamingAnUnknownMailbox(t *testing.T) {
+	tp := newTestProject(t)
+	tp.write("sequences/x.yaml", "mailbox: nobody\nsteps:\n  - template: post-interview-thanks\n    after: 1h\nfields: [job_title]\n")
+	out, err := tp.run("check")
+	if err == nil || !strings.Contains(out, `x.yaml:1:10: mailbox "nobody" is not in the config (mailboxes: recruiter)`) {
+		t.Errorf("%v\n%s", err, out)
 	}
 }

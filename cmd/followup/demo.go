@@ -62,7 +62,7 @@ func (c demoCmd) Run(env *runEnv) error {
 	}
 	denv := *env
 	denv.configPath = cfgPath
-	p, err := denv.loadProject()
+	p, err := denv.loadProject(true)
 	if err != nil {
 		return err
 	}
@@ -135,6 +135,8 @@ func (c demoCmd) Run(env *runEnv) error {
 			<-done
 			return err
 		}
+	} else {
+		<-env.ctx.Done() // until Ctrl-C
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -53,7 +53,7 @@ mailboxes:
 		tp.mustRun("enroll", email, "-s", "rejected-after-interview", "-n", "韩梅梅", "-l", "zh-CN",
 			"-f", "job_title=产品经理", "-f", "strengths=需求分析扎实", "-f", "gaps=B端经验少")
 	}
-	p, err := tp.env().loadProject()
+	p, err := tp.env().loadProject(true)
 	if err != nil {
 		t.Fatal(err)
 	}

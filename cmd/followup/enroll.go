@@ -17,7 +17,7 @@ type enrollCmd struct {
 }
 
 func (c enrollCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
@@ -38,6 +38,9 @@ func (c enrollCmd) Run(env *runEnv) error {
 		return err
 	}
 	o := out[0]
+	if o.Blocked {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: not enrolled: %s.", req.Email, o.Reason)}
+	}
 	if !o.Created {
 		fmt.Fprintf(env.stdout, "%s: nothing to do: %s.\n", req.Email, o.Reason)
 		return nil

@@ -30,13 +30,18 @@ type importCmd struct {
 	Encoding string `help:"File encoding when not UTF-8: gb18030 (also reads GBK and GB2312), big5." enum:"utf-8,gb18030,gbk,big5" default:"utf-8"`
 }
 
+// exitRejectedRows is the exit status of an import that enrolled the valid
+// rows but rejected others (1 is a failure of the whole command, 2 a
+// command-line mistake).
+const exitRejectedRows = 3
+
 // importSummary counts what an import did.
 type importSummary struct {
 	Rows, Enrolled, Already, Rejected int
 }
 
 func (c importCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
@@ -72,7 +77,7 @@ func (c importCmd) Run(env *runEnv) error {
 	}
 	fmt.Fprintf(env.stdout, "%d rows: %d enrolled, %d already enrolled, %d rejected.\n", sum.Rows, sum.Enrolled, sum.Already, sum.Rejected)
 	if sum.Rejected > 0 {
-		return &exitError{code: 2, msg: "Rejected rows are listed above with their line numbers; fix them and import the file again (rows already enrolled are skipped)."}
+		return &exitError{code: exitRejectedRows, msg: "Rejected rows are listed above with their line numbers; fix them and import the file again (rows already enrolled are skipped)."}
 	}
 	return nil
 }
@@ -130,13 +135,14 @@ func importCSV(ctx context.Context, p *project, db *store.DB, r io.Reader, o imp
 			return err
 		}
 		for i, res := range out {
-			if res.Created {
+			switch {
+			case res.Created:
 				sum.Enrolled++
-			} else {
+			case res.Blocked: // unsubscribed, complained or bounced: never mailed again
+				sum.Rejected++
+				fmt.Fprintf(o.Rejects, "%s:%d: %s: %s\n", o.Name, lines[i], batch[i].Email, res.Reason)
+			default:
 				sum.Already++
-				if strings.Contains(res.Reason, "undeliverable") {
-					fmt.Fprintf(o.Rejects, "%s:%d: %s: %s\n", o.Name, lines[i], batch[i].Email, res.Reason)
-				}
 			}
 		}
 		batch, lines = batch[:0], lines[:0]

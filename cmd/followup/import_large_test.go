@@ -40,7 +40,7 @@ func TestImportLargeFileStreams(t *testing.T) {
 	out, err := tp.run("import", path)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if exitCode(err) != 2 || !strings.Contains(out, "100000 rows: 99990 enrolled, 0 already enrolled, 10 rejected.") {
+	if exitCode(err) != exitRejectedRows || !strings.Contains(out, "100000 rows: 99990 enrolled, 0 already enrolled, 10 rejected.") {
 		t.Fatalf("exit %d:\n%s", exitCode(err), tail(out, 600))
 	}
 	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 32<<20 {

@@ -24,7 +24,7 @@ type inboxTestCmd struct {
 }
 
 func (c inboxTestCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(true)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,15 @@ func (c initCmd) Run(env *runEnv) error {
 	}
 	fmt.Fprintf(env.stdout, "Created a Followup project in %s (%d files).\n\n", c.Dir, n)
 	fmt.Fprintf(env.stdout, `Next:
-  1. Edit %s: your company, your mailbox and its SMTP server.
+  1. Edit %s: your company, your mailbox, its SMTP (and IMAP) server.
   2. export FOLLOWUP_SMTP_PASSWORD=…   (your mailbox password or app password)
   3. cd %s && followup check
-  4. followup preview rejected-after-interview --email li.lei@followup.test   (after importing the sample)
-  5. followup import candidates.csv && followup serve
+  4. followup preview rejected-after-interview -n 李雷 -f job_title=工程师 -f strengths=… -f gaps=…
+  5. Try it on yourself first: followup enroll YOU@yourcompany.com -s post-interview-thanks -f job_title=Test
+  6. followup serve
+
+candidates.csv shows the import format; its addresses are examples (followup.test does not
+exist), so import your own file, not that one. "followup demo" runs everything against a sandbox.
 `, filepath.Join(c.Dir, "followup.yaml"), c.Dir)
 	return nil
 }

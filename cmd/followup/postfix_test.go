@@ -52,7 +52,7 @@ mailboxes:
 	enroll("bob@"+srv.Domain, "Bob Smith", "en", "implicit")
 	enroll("nobody@"+srv.Domain, "Nobody", "en", "starttls") // unknown to Postfix: refused at RCPT
 
-	p, err := tp.env().loadProject()
+	p, err := tp.env().loadProject(true)
 	if err != nil {
 		t.Fatal(err)
 	}

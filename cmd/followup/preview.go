@@ -24,7 +24,7 @@ type previewCmd struct {
 }
 
 func (c previewCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (c previewCmd) Run(env *runEnv) error {
 			return fmt.Errorf("writing the HTML preview: %w", err)
 		}
 		fmt.Fprintf(env.stdout, "── step %d of %d: %s, %s after the previous step ──\n", i+1, len(seq.Steps), seq.Steps[i].Template, seq.Steps[i].After)
-		fmt.Fprintf(env.stdout, "From:    %s\nTo:      %s\nSubject: %s\n", msg.From.String(), msg.To.String(), msg.Subject)
+		fmt.Fprintf(env.stdout, "From:    %s\nTo:      %s\nSubject: %s\n", displayAddr(msg.From), displayAddr(msg.To), msg.Subject)
 		if msg.InReplyTo != "" {
 			fmt.Fprintf(env.stdout, "In-Reply-To: <%s>\n", msg.InReplyTo)
 		}

@@ -14,7 +14,7 @@ import (
 type serveCmd struct{}
 
 func (serveCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(true)
 	if err != nil {
 		return err
 	}

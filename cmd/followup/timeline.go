@@ -19,7 +19,7 @@ type listCmd struct {
 }
 
 func (c listCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (c listCmd) Run(env *runEnv) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EMAIL\tNAME\tSEQUENCE\tSTATUS\tNEXT STEP\tDUE")
 	for _, e := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Email, e.Name, e.Sequence, statusText(e), e.NextStep+1, dueText(p, e))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Email, e.Name, e.Sequence, statusText(e), nextStepText(e), dueText(p, e))
 	}
 	return tw.Flush()
 }
@@ -55,6 +55,13 @@ func statusText(e sequences.Enrollment) string {
 	return string(e.Status)
 }
 
+func nextStepText(e sequences.Enrollment) string {
+	if !e.Status.Live() {
+		return "-"
+	}
+	return fmt.Sprint(e.NextStep + 1)
+}
+
 func dueText(p *project, e sequences.Enrollment) string {
 	if e.NextDueAt == nil || !e.Status.Live() {
 		return "-"
@@ -67,7 +74,7 @@ type showCmd struct {
 }
 
 func (c showCmd) Run(env *runEnv) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
@@ -122,7 +129,11 @@ func (c showCmd) Run(env *runEnv) error {
 		if m.SentAt != nil {
 			at = *m.SentAt
 		}
-		line := fmt.Sprintf("%-9s %s step %d  %q  <%s>", m.Status, seqOf[m.EnrollmentID], m.Step+1, m.Subject, m.MessageID)
+		subject := fmt.Sprintf("%q", m.Subject)
+		if m.Subject == "" {
+			subject = "(not rendered yet)"
+		}
+		line := fmt.Sprintf("%-9s %s step %d  %s  <%s>", m.Status, seqOf[m.EnrollmentID], m.Step+1, subject, m.MessageID)
 		if m.Error != "" && m.Status != sequences.MsgSent {
 			line += "\n                      " + m.Error
 		}
@@ -209,7 +220,7 @@ func (c resumeCmd) Run(env *runEnv) error {
 }
 
 func (env *runEnv) act(a actionArgs, verb string, do func(*store.DB, *project, store.Action) ([]store.Changed, error)) error {
-	p, err := env.loadProject()
+	p, err := env.loadProject(false)
 	if err != nil {
 		return err
 	}
