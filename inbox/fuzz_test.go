@@ -83,5 +83,23 @@ func FuzzParse(f *testing.F) {
 		if c.Bounce != nil {
 			checkUTF8("Bounce", c.Bounce.Recipient+c.Bounce.Diagnostic)
 		}
+
+		// The limit: a message that fits is not truncated and parses the
+		// same with a limit of exactly its size; one byte less truncates.
+		if len(data) <= 1<<20 {
+			if p.Truncated {
+				t.Fatal("Truncated although the message fits")
+			}
+			exact, err := Parse(bytes.NewReader(data), int64(len(data)))
+			if err != nil || exact.Truncated || exact.Text != p.Text || exact.Subject != p.Subject {
+				t.Fatalf("limit == size changed the result: %v, %+v", err, exact)
+			}
+			if len(data) > 1 {
+				short, err := Parse(bytes.NewReader(data), int64(len(data)-1))
+				if err != nil || !short.Truncated {
+					t.Fatalf("limit == size-1: err %v, Truncated %v", err, short != nil && short.Truncated)
+				}
+			}
+		}
 	})
 }

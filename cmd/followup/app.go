@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net/mail"
 	"context"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
