@@ -1,8 +1,11 @@
 package main
 
 import (
+	"golang.org/x/text/width"
+
 	"context"
 	"fmt"
+	"followup/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,8 +69,8 @@ func (c demoCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
-	p.log = newLogger(env.stderr, p.cfg.Log)
-	p.log = p.log.With("demo", true)
+	// Only problems go to the terminal; the sends are listed below.
+	p.log = newLogger(env.stderr, config.Log{Level: "warn", Format: p.cfg.Log.Format})
 	if c.Once {
 		p.log = newLogger(discard{}, p.cfg.Log)
 	}
@@ -121,7 +124,9 @@ func (c demoCmd) Run(env *runEnv) error {
 	sched.OnSent = func(cl sequences.Claim, m *mailer.Message) {
 		outMu.Lock()
 		defer outMu.Unlock()
-		fmt.Fprintf(env.stdout, "%s  → %-28s %-40s %s %d/%d\n", p.localTime(m.Date), m.To.Address, m.Subject,
+		// The candidate's own clock: every email lands inside the window.
+		local := m.Date.In(sequences.Location(cl.Enrollment.Timezone)).Format("Mon 2006-01-02 15:04 MST")
+		fmt.Fprintf(env.stdout, "%s  → %s %s %s %d/%d\n", padRight(local, 26), padRight(m.To.Address, 26), padRight(m.Subject, 44),
 			cl.Enrollment.Sequence, cl.Step+1, steps[cl.Enrollment.Sequence])
 	}
 
@@ -206,6 +211,23 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 		return &exitError{code: 1, msg: fmt.Sprintf("demo: %d messages recorded as sent but the sandbox received %d", total, len(captured))}
 	}
 	return nil
+}
+
+// padRight pads s to n terminal columns; Chinese characters take two.
+func padRight(s string, n int) string {
+	w := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			w += 2
+		default:
+			w++
+		}
+	}
+	if w >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-w)
 }
 
 type discard struct{}
