@@ -52,6 +52,9 @@ type Watcher struct {
 	MaxBytes int64
 	// Processed, if set, is called after each message is handled.
 	Processed func(in Inbound, recorded bool)
+	// Notify, if set, tells the recruiter about a candidate's answer (a
+	// reply, not interested, unsubscribe) once it is recorded.
+	Notify func(ctx context.Context, in Inbound) error
 }
 
 // Run watches until ctx is cancelled, reconnecting with backoff.
@@ -336,6 +339,11 @@ func (w *Watcher) fetchBatch(ctx context.Context, c *imapclient.Client, cp Check
 		}
 		if recorded {
 			w.Log.Info("recorded", "kind", in.Kind, "from", in.From, "candidate", in.Target.Email, "sequence", in.Target.Sequence, "reason", in.Reason)
+		}
+		if recorded && w.Notify != nil && (in.Kind == string(KindReply) || in.Kind == string(KindNotInterested) || in.Kind == string(KindUnsubscribe)) {
+			if err := w.Notify(ctx, in); err != nil {
+				w.Log.Warn("could not notify the recruiter", "candidate", in.Target.Email, "err", err)
+			}
 		}
 		if w.Processed != nil {
 			w.Processed(in, recorded)

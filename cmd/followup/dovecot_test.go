@@ -94,7 +94,7 @@ mailboxes:
 		t.Fatalf("sending the reply: %v", err)
 	}
 
-	watchers, err := p.watchers(db)
+	watchers, err := p.watchers(db, mbs)
 	if err != nil || len(watchers) != 1 {
 		t.Fatalf("watchers: %v %v", watchers, err)
 	}
@@ -125,6 +125,21 @@ mailboxes:
 	tl, _ = db.Timeline(context.Background(), srv.BounceAddr)
 	if e := tl.Enrollments[0]; e.Status != sequences.Stopped || tl.Candidate.UndeliverableReason == "" {
 		t.Errorf("after the bounce: %s %q, undeliverable %q (postfix log: %s)", e.Status, e.StatusReason, tl.Candidate.UndeliverableReason, srv.MailLog)
+	}
+
+	// The recruiter was told, in their own mailbox (reply + bounce + note).
+	found := false
+	for _, raw := range srv.WaitForMessages(t, recruiter, 3, 30*time.Second) {
+		m := parseMail(t, raw)
+		if subj := decode(t, m.Header.Get("Subject")); strings.HasPrefix(subj, "[Followup] "+candidate+" 回复了") {
+			found = true
+			if m.Header.Get("Auto-Submitted") != "auto-generated" {
+				t.Errorf("the notification lacks Auto-Submitted: %q", m.Header.Get("Auto-Submitted"))
+			}
+		}
+	}
+	if !found {
+		t.Error("no notification of the reply in the recruiter's mailbox")
 	}
 
 	// A week later step 2 is due for both, and goes to neither.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"followup/mailer"
+	"followup/sequences"
 	"os"
 	"sort"
 	"strings"
@@ -151,7 +153,9 @@ func firstLine(s string) string {
 }
 
 // watchers builds one inbox watcher per mailbox with IMAP settings.
-func (p *project) watchers(db *store.DB) ([]*inbox.Watcher, error) {
+// The recruiter is told by email when a candidate answers; the mail comes
+// from and goes to the mailbox itself, so the watcher ignores it.
+func (p *project) watchers(db *store.DB, mbs map[string]*sequences.Mailbox) ([]*inbox.Watcher, error) {
 	var own []string
 	for _, m := range p.cfg.Mailboxes {
 		own = append(own, m.Address.Address)
@@ -175,7 +179,45 @@ func (p *project) watchers(db *store.DB) ([]*inbox.Watcher, error) {
 				return v.OnReply
 			},
 			Rules: inbox.DefaultRules(), Log: p.log, Version: version,
+			Notify: p.notifier(mbs[m.Name]),
 		})
 	}
 	return out, nil
+}
+
+// notifier sends the recruiter a short note when a candidate answers.
+func (p *project) notifier(mb *sequences.Mailbox) func(context.Context, inbox.Inbound) error {
+	if mb == nil {
+		return nil
+	}
+	zh := strings.HasPrefix(p.cfg.Language, "zh")
+	return func(ctx context.Context, in inbox.Inbound) error {
+		what := map[string][2]string{
+			"reply":          {"回复了", "replied"},
+			"not_interested": {"表示暂不考虑", "is not interested"},
+			"unsubscribe":    {"要求退订", "asked to unsubscribe"},
+		}[in.Kind]
+		var subject, body string
+		if zh {
+			subject = fmt.Sprintf("[Followup] %s %s", in.From, what[0])
+			body = fmt.Sprintf("%s %s（%s），Followup 已按规则处理：%s。\n\n%s\n\n时间线：followup show %s\n", in.From, what[0], in.Target.Sequence, in.Action.Why, quoteText(in.Text), in.Target.Email)
+		} else {
+			subject = fmt.Sprintf("[Followup] %s %s", in.From, what[1])
+			body = fmt.Sprintf("%s %s (%s). Followup acted: %s.\n\n%s\n\nTimeline: followup show %s\n", in.From, what[1], in.Target.Sequence, in.Action.Why, quoteText(in.Text), in.Target.Email)
+		}
+		return mb.Sender.Send(ctx, &mailer.Message{
+			From: mb.From, To: mb.From, Subject: subject, Text: body,
+			MessageID: fmt.Sprintf("notify.%d.%d@%s", in.UIDValidity, in.UID, mb.Domain()),
+			// RFC 3834 §5: machine-generated; autoresponders must not answer.
+			Headers: map[string]string{"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+		})
+	}
+}
+
+func quoteText(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
 }

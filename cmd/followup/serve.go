@@ -43,7 +43,7 @@ func (serveCmd) Run(env *runEnv) error {
 		p.log.Error("second signal: quitting now; an interrupted send will be marked unknown at the next start")
 		os.Exit(130)
 	}()
-	watchers, err := p.watchers(db)
+	watchers, err := p.watchers(db, mbs)
 	if err != nil {
 		return err
 	}
