@@ -5,7 +5,10 @@
 package config
 
 import (
+	"crypto"
+
 	"fmt"
+	gomail "github.com/wneessen/go-mail"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -45,9 +48,30 @@ type Mailbox struct {
 	Signature string `yaml:"signature"`
 	SMTP      SMTP   `yaml:"smtp"`
 	IMAP      *IMAP  `yaml:"imap"`
+	DKIM      *DKIM  `yaml:"dkim"`
+	Limits    Limits `yaml:"limits"`
 
 	Address mail.Address        `yaml:"-"`
 	Sig     *templates.Template `yaml:"-"`
+}
+
+// DKIM signs a mailbox's mail (RFC 6376) with a key from a file or the
+// environment; the public key is published at SELECTOR._domainkey.DOMAIN.
+type DKIM struct {
+	Domain         string `yaml:"domain"` // default: the from address's domain
+	Selector       string `yaml:"selector"`
+	PrivateKeyFile string `yaml:"private_key_file"`
+	PrivateKeyEnv  string `yaml:"private_key_env"` // the PEM itself
+
+	Key crypto.Signer `yaml:"-"`
+}
+
+// Limits protect a mailbox's reputation and stay under the provider's
+// quotas (Gmail allows about 2,000 messages a day, Tencent Exmail and
+// Aliyun publish similar caps).
+type Limits struct {
+	PerMinute int `yaml:"per_minute"` // sending rate; 0: no limit
+	PerDay    int `yaml:"per_day"`    // daily cap, counted in the project's time zone; 0: no cap
 }
 
 // Server is how to reach and log in to a mail server.
@@ -92,6 +116,15 @@ type Sending struct {
 	Window *sequences.WindowSpec `yaml:"window"`
 
 	SendWindow sequences.Window `yaml:"-"`
+	// Cap is how many emails one candidate may get across all sequences
+	// in a number of days; a step that would exceed it waits.
+	Cap Cap `yaml:"cap"`
+}
+
+// Cap is a per-candidate frequency cap.
+type Cap struct {
+	Emails int `yaml:"emails"` // 0: no cap
+	Days   int `yaml:"days"`
 }
 
 // Retry is the backoff for temporary failures.
@@ -205,6 +238,9 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	} else {
 		c.Sending.SendWindow = w
 	}
+	if c.Sending.Cap.Emails < 0 || c.Sending.Cap.Days < 0 || (c.Sending.Cap.Emails > 0) != (c.Sending.Cap.Days > 0) {
+		ps = append(ps, doc.Problemf("$.sending.cap", "cap: give both emails and days, at least 1 each (e.g. emails: 2, days: 7), or neither"))
+	}
 	if c.Sending.Batch < 1 || c.Sending.Workers < 1 || c.Sending.Retry.Attempts < 1 {
 		ps = append(ps, doc.Problemf("$.sending", "batch, workers and retry.attempts must be at least 1"))
 	}
@@ -273,6 +309,12 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 	if m.SMTP.Connections == 0 {
 		m.SMTP.Connections = 1
 	}
+	if m.Limits.PerMinute < 0 || m.Limits.PerDay < 0 {
+		ps = append(ps, doc.Problemf(path+".limits", "limits must be 0 (none) or more"))
+	}
+	if m.DKIM != nil {
+		ps = append(ps, m.DKIM.validate(doc, path+".dkim", m.Address.Address, rel, getenv, o)...)
+	}
 	if im := m.IMAP; im != nil {
 		if im.Username == "" && im.Password == "" && im.PasswordEnv == "" && im.PasswordFile == "" {
 			// The same account logs in to both servers.
@@ -291,6 +333,51 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 			im.PollD = d
 		}
 	}
+	return ps
+}
+
+var selectorRe = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+
+// validate checks the selector and loads the key (RSA or Ed25519 PEM).
+func (d *DKIM) validate(doc *yamlfile.Doc, path, from string, rel func(string) string, getenv func(string) string, o Options) yamlfile.Problems {
+	var ps yamlfile.Problems
+	if d.Domain == "" {
+		if i := strings.LastIndexByte(from, '@'); i >= 0 {
+			d.Domain = from[i+1:]
+		}
+	}
+	if !selectorRe.MatchString(d.Selector) {
+		ps = append(ps, doc.Problemf(path+".selector", "selector %q: letters, digits, - and . only (it becomes SELECTOR._domainkey.%s in DNS)", d.Selector, d.Domain))
+	}
+	var pemBytes []byte
+	switch {
+	case (d.PrivateKeyFile == "") == (d.PrivateKeyEnv == ""):
+		ps = append(ps, doc.Problemf(path, "give the private key one way: private_key_file or private_key_env"))
+		return ps
+	case d.PrivateKeyEnv != "":
+		pemBytes = []byte(getenv(d.PrivateKeyEnv))
+		if len(pemBytes) == 0 {
+			if !o.SkipSecrets {
+				ps = append(ps, doc.Problemf(path+".private_key_env", "environment variable %s is not set (it should hold the PEM private key)", d.PrivateKeyEnv))
+			}
+			return ps
+		}
+	default:
+		b, err := os.ReadFile(rel(d.PrivateKeyFile))
+		if err != nil {
+			if !o.SkipSecrets {
+				ps = append(ps, doc.Problemf(path+".private_key_file", "reading the DKIM key: %v", err))
+			}
+			return ps
+		}
+		pemBytes = b
+	}
+	key, err := gomail.PrivKeyFromPEM(pemBytes)
+	if err != nil {
+		ps = append(ps, doc.Problemf(path, "the DKIM private key does not parse: %v (expected an RSA or Ed25519 key in PEM)", err))
+		return ps
+	}
+	d.Key = key
 	return ps
 }
 

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,5 +146,36 @@ func TestIMAPDefaultsToTheSMTPLogin(t *testing.T) {
 	_, ps = Parse("f.yaml", []byte(valid+"    imap:\n      host: h\n      port: 993\n      poll: 0s\n      folders: x\n"), env(map[string]string{"SMTP_PW": "pw"}))
 	if len(ps) != 2 || !strings.Contains(ps[0].String()+ps[1].String(), `unknown key "folders"`) {
 		t.Errorf("problems: %v", ps)
+	}
+}
+
+func TestDKIMKeyAndSelector(t *testing.T) {
+	dir := t.TempDir()
+	_, key, _ := ed25519.GenerateKey(nil)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	good := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	os.WriteFile(filepath.Join(dir, "dkim.pem"), good, 0o600)
+	os.WriteFile(filepath.Join(dir, "bad.pem"), []byte("-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"), 0o600)
+	tests := []struct {
+		dkim string
+		want string
+	}{
+		{"    dkim: {selector: s2026, private_key_file: dkim.pem}\n", ""},
+		{"    dkim: {selector: \"bad selector\", private_key_file: dkim.pem}\n", `selector "bad selector"`},
+		{"    dkim: {selector: s1, private_key_file: bad.pem}\n", "the DKIM private key does not parse"},
+		{"    dkim: {selector: s1}\n", "give the private key one way"},
+		{"    dkim: {selector: s1, private_key_env: NOPE}\n", "environment variable NOPE is not set"},
+	}
+	for _, tt := range tests {
+		c, ps := Parse(filepath.Join(dir, "f.yaml"), []byte(valid+tt.dkim), env(map[string]string{"SMTP_PW": "pw"}))
+		if tt.want == "" {
+			if len(ps) > 0 || c.Mailboxes[0].DKIM.Key == nil || c.Mailboxes[0].DKIM.Domain != "acme.test" {
+				t.Errorf("%s: %v", tt.dkim, ps)
+			}
+			continue
+		}
+		if len(ps) != 1 || !strings.Contains(ps[0].Msg, tt.want) {
+			t.Errorf("%s: problems %v, want %q", tt.dkim, ps, tt.want)
+		}
 	}
 }

@@ -85,7 +85,8 @@ func DefaultRules() Rules {
 // wins):
 //
 //  1. complaint: an ARF report (RFC 5965 §3: multipart/report with
-//     report-type=feedback-report and a message/feedback-report part);
+//     report-type=feedback-report and a message/feedback-report part),
+//     except Feedback-Type "not-spam" (RFC 6650), an auto_reply;
 //  2. bounce: an RFC 3464 report with a recipient whose Action is "failed"
 //     (a report whose recipients are only "delayed" is an auto_reply with
 //     Reason "delayed DSN": the MTA is still trying, nothing failed yet; an
@@ -148,6 +149,11 @@ func classifyComplaint(p *Parsed) (Classification, bool) {
 	reason := "RFC 5965 feedback report"
 	if p.Feedback != nil && p.Feedback.FeedbackType != "" {
 		reason += " (Feedback-Type: " + p.Feedback.FeedbackType + ")"
+	}
+	if p.Feedback != nil && p.Feedback.FeedbackType == "not-spam" {
+		// RFC 6650 §3 registers "not-spam": the recipient says the mail
+		// is wanted. Automatic, and no complaint.
+		return Classification{Kind: KindAutoReply, Reason: reason}, true
 	}
 	return Classification{Kind: KindComplaint, Reason: reason}, true
 }
@@ -271,14 +277,19 @@ func bounceSection(text string) string {
 // subject together with failure wording and an SMTP code. A person's reply
 // that only mentions a bounce has neither.
 func bounceText(p *Parsed) (Classification, bool) {
-	section := bounceSection(p.Text)
-	lower := strings.ToLower(section)
 	failedHdr := strings.TrimSpace(p.Header.Get("X-Failed-Recipients"))
 	sender := isBounceSender(p) || failedHdr != ""
 	subj := bounceSubject.MatchString(p.Subject)
+	isReport := p.ReportType == "delivery-status"
+	if !sender && !subj && !isReport {
+		return Classification{}, false // the common case: a person's mail
+	}
+	// Bounce notices are short; the pasted original is cut off, and so is
+	// anything past the first 64 KB.
+	section := limitRunes(bounceSection(p.Text), 64<<10)
+	lower := strings.ToLower(section)
 	body := bounceBody.MatchString(lower)
 	status, _ := findStatus(section)
-	isReport := p.ReportType == "delivery-status"
 	if !(sender && (subj || body)) && !(subj && body && status != "") && !(isReport && (subj || body)) {
 		if (sender || isReport) && (delaySubject.MatchString(p.Subject) || delayBody.MatchString(lower)) {
 			return Classification{Kind: KindAutoReply, Reason: "delayed DSN (" + bounceMTA(p, lower) + " delay notice)"}, true
@@ -515,8 +526,10 @@ func clipText(s string, n int) string {
 // ---- auto-replies -----------------------------------------------------------
 
 var (
-	// Subjects automatic replies start with (Outlook/Exchange in en, zh-CN,
-	// zh-TW, ja, de, fr, es, it; QQ Mail; NetEase; Gmail's "Auto:").
+	// Subjects automatic replies start with (Outlook/Exchange in en, zh-CN
+	// "自动答复", zh-TW "自動回覆", ja, de, fr, es, it; QQ Mail and NetEase
+	// "自动回复"; "Auto:"). Short or common words ("休假", "外出", "OOO")
+	// count only at the start of the subject.
 	autoSubjectPrefix = regexp.MustCompile(`(?i)^[\s\[【(（]*(?:automatic reply|auto(?:matic)?[ -]?(?:reply|response)|autoreply|auto:|out of (?:the )?office|ooo\b|自动回复|自动答复|自動回覆|自動回复|自動応答|假期自动回复|休假|不在办公室|外出|abwesenheitsnotiz|abwesend|réponse automatique|respuesta automática|risposta automatica|automatisch antwoord|away from (?:the )?office|on vacation|vacation reply|autosvar)`)
 	// Distinctive phrases also taken later in a subject, unless the subject
 	// is a reply ("Re: …") to such a message.
@@ -537,7 +550,8 @@ var (
 //     together with an automatic subject — Outlook sets the header on
 //     other mail too, so alone it proves nothing;
 //   - an automatic subject;
-//   - the reply saying it is an automatic message.
+//   - the reply saying it is an automatic message ("This is an automatic
+//     reply", "这是一封自动回复邮件", in its first 4096 characters).
 //
 // An X-Failed-Recipients header (Exim) marks a bounce, handled before.
 func autoReason(p *Parsed, reply string) string {
@@ -566,7 +580,7 @@ func autoReason(p *Parsed, reply string) string {
 		}
 		return "subject " + autoSubj
 	}
-	if m := autoBody.FindString(reply); m != "" {
+	if m := autoBody.FindString(limitRunes(reply, 4096)); m != "" {
 		return "text says " + quotePhrase(m)
 	}
 	return ""
@@ -733,7 +747,8 @@ const (
 // The first date with return wording decides; when it is unsure the answer
 // is nil rather than a guess from a later date.
 func returnDate(text string, ref time.Time) *time.Time {
-	lower := strings.ToLower(text)
+	lower := strings.ToLower(limitRunes(text, 8192)) // an auto-reply says it early
+
 	for _, m := range findDateMentions(lower) {
 		sense := mentionSense(lower, m)
 		if sense == senseNone {

@@ -241,6 +241,20 @@ func TestClassifyReports(t *testing.T) {
 	}
 }
 
+func TestClassifyFeedbackTypes(t *testing.T) {
+	for _, tc := range []struct {
+		feedbackType string
+		kind         Kind
+	}{{"abuse", KindComplaint}, {"fraud", KindComplaint}, {"other", KindComplaint}, {"not-spam", KindAutoReply}} {
+		p := parsedWith(nil, "report", "")
+		p.ContentType, p.ReportType = "multipart/report", "feedback-report"
+		p.Feedback = &FeedbackReport{FeedbackType: tc.feedbackType}
+		if c := Classify(p, DefaultRules()); c.Kind != tc.kind || !containsFold(c.Reason, tc.feedbackType) {
+			t.Errorf("Feedback-Type %s: %s (%s), want %s", tc.feedbackType, c.Kind, c.Reason, tc.kind)
+		}
+	}
+}
+
 func TestBounceTextVariants(t *testing.T) {
 	msg := func(from, subject, text string, hdr map[string]string) *Parsed {
 		p := parsedWith(hdr, subject, text)

@@ -37,6 +37,7 @@ const (
 	maxTextRunes      = 1 << 20 // characters kept in Parsed.Text
 	maxHeaderBlock    = 1 << 20 // bytes of one header block
 	maxEnclosedHeader = 1 << 20 // raw bytes read of an enclosed message to find its header
+	maxSubjectRunes   = 2000    // characters kept of a Subject
 )
 
 // ErrEmptyMessage is returned by Parse when the input holds no byte at all.
@@ -50,7 +51,7 @@ type Parsed struct {
 	References []string // without <>
 	From       mail.Address
 	To         []mail.Address
-	Subject    string    // RFC 2047 decoded
+	Subject    string    // RFC 2047 decoded, at most 2000 characters
 	Date       time.Time // zero when absent or unreadable
 
 	// Header is the top-level header with canonical keys and raw
@@ -318,7 +319,7 @@ func fillTopHeader(p *Parsed, h gmtextproto.Header, rawCharset string) {
 		p.From = from[0]
 	}
 	p.To = addressList(h.Get("To"), rawCharset)
-	p.Subject = decodeHeaderText(h.Get("Subject"), rawCharset)
+	p.Subject = limitRunes(decodeHeaderText(h.Get("Subject"), rawCharset), maxSubjectRunes)
 	p.Date = parseMailDate(h.Get("Date"))
 }
 

@@ -207,6 +207,9 @@ func attribution(lines []string, i int) (end int, ok bool) {
 		if len(joined) > 400 {
 			break
 		}
+		if !strings.HasSuffix(joined, ":") && !strings.HasSuffix(joined, "：") {
+			continue // every attribution form ends with a colon
+		}
 		switch {
 		case (attribEN.MatchString(joined) || attribDE.MatchString(joined)) && (hasDigit.MatchString(joined) || strings.Contains(joined, "@")):
 			return i + k, true

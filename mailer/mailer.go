@@ -40,6 +40,8 @@ type Config struct {
 	// IdleTimeout closes a connection unused that long; servers drop idle
 	// clients (often after 60 s) and a stale connection would fail.
 	IdleTimeout time.Duration
+	// DKIM, if set, signs every message (RFC 6376).
+	DKIM *gomail.DKIMSigner
 }
 
 // Mailer sends through one SMTP server over a small pool of connections.
@@ -103,6 +105,9 @@ func (m *Mailer) options() []gomail.Option {
 	}
 	if m.cfg.HELO != "" {
 		opts = append(opts, gomail.WithHELO(m.cfg.HELO))
+	}
+	if m.cfg.DKIM != nil {
+		opts = append(opts, gomail.WithAlwaysDKIMSign(m.cfg.DKIM))
 	}
 	return opts
 }

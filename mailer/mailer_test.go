@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"mime"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 func sandbox(t *testing.T) *Sandbox {
@@ -202,5 +205,29 @@ func TestHeaderInjectionRefused(t *testing.T) {
 	}
 	if n := s.Count(); n != 0 {
 		t.Errorf("%d messages reached the server", n)
+	}
+}
+
+func TestDKIMSignsEveryMessage(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sandbox(t)
+	m := New(Config{Host: "127.0.0.1", Port: s.Addr().Port, TLS: TLSNone, Timeout: 5 * time.Second,
+		DKIM: gomail.NewDKIMSigner("acme.test", "followup2026", key)}, nil)
+	t.Cleanup(func() { m.Close() })
+	if err := m.Send(context.Background(), testMessage()); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(s.Messages()[0].Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := msg.Header.Get("Dkim-Signature")
+	for _, want := range []string{"d=acme.test", "s=followup2026", "a=ed25519-sha256", "b="} {
+		if !strings.Contains(strings.ReplaceAll(sig, " ", ""), want) {
+			t.Errorf("DKIM-Signature %q lacks %q", sig, want)
+		}
 	}
 }

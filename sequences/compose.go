@@ -63,6 +63,10 @@ func Compose(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence
 			msg.References = append(msg.References, t.MessageID)
 		}
 	}
+	// RFC 2369: a way out in every email. A mail to the recruiter's own
+	// mailbox with the subject "unsubscribe" is read by the inbox and puts
+	// the address on the suppression list.
+	msg.Headers = map[string]string{"List-Unsubscribe": "<mailto:" + mb.From.Address + "?subject=unsubscribe>"}
 	if msg.Subject == "" {
 		return nil, fmt.Errorf("step %d: template %s has no subject (add \"subject:\" to its front matter, or make the step a reply)", step+1, tpl.File)
 	}

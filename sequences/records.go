@@ -134,4 +134,8 @@ type Store interface {
 	Version(ctx context.Context, id int64) (*Sequence, error)
 	// Status reads an enrollment's current status.
 	Status(ctx context.Context, enrollmentID int64) (Status, error)
+	// SentTo lists when messages went to a candidate after since.
+	SentTo(ctx context.Context, candidateID int64, since time.Time) ([]time.Time, error)
+	// SentFrom counts the messages a sender address sent since `since`.
+	SentFrom(ctx context.Context, from string, since time.Time) (int, error)
 }

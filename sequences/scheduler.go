@@ -27,6 +27,7 @@ type Mailbox struct {
 	Company   string
 	Signature *templates.Template // may be nil
 	Sender    Sender
+	Limits    Limits
 }
 
 // Domain is the part after @ of the mailbox address; it names Message-IDs.
@@ -79,6 +80,11 @@ type Scheduler struct {
 	// it bounds how late an enrollment made elsewhere is noticed when
 	// Changes is nil.
 	Idle time.Duration
+	// Cap is the per-candidate frequency cap (zero: none).
+	Cap Cap
+	// Location is the project's time zone: daily caps count from its
+	// midnight.
+	Location *time.Location
 	// OnSent, if set, is called after each message is recorded as sent.
 	OnSent func(Claim, *mailer.Message)
 
@@ -87,6 +93,8 @@ type Scheduler struct {
 	versions sync.Map // version id → *Sequence
 	mu       sync.Mutex
 	down     map[string]downState // mailbox → when to try again
+	limiters map[string]*limiter  // mailbox → rate and daily count
+	flying   map[int64]bool       // candidates with a message in flight
 }
 
 type downState struct {
@@ -321,6 +329,13 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 	if next := seq.Window.Next(now, Location(c.Enrollment.Timezone), key); next.After(now) {
 		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: next, Reason: "outside the sending window"}, false
 	}
+	if until, err := s.capWait(db, c.Enrollment.CandidateID, now); err != nil {
+		return prepared{}, giveBack(c, now, "could not check the frequency cap: "+err.Error()), false
+	} else if !until.IsZero() {
+		until = seq.Window.Next(until, Location(c.Enrollment.Timezone), key)
+		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until,
+			Reason: fmt.Sprintf("frequency cap: %d emails in %s", s.Cap.Emails, s.Cap.Window)}, false
+	}
 	msg, err := s.compose(db, c, seq, mb, now)
 	if err != nil {
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
@@ -340,6 +355,30 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	if until, down := s.mailboxDown(mb.Name, now); down {
 		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: "mailbox " + mb.Name + " is unreachable"}
 	}
+	// One message per candidate in flight: a second sequence due at the
+	// same moment waits a minute, then sees the first under the cap.
+	if !s.startFlight(c.Enrollment.CandidateID) {
+		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: now.Add(time.Minute), Reason: "another email to this candidate is being sent"}
+	}
+	defer s.endFlight(c.Enrollment.CandidateID)
+	if next, ok, err := s.takeDaily(context.WithoutCancel(ctx), mb, now); err != nil {
+		return giveBack(c, now, "could not count today's sends: "+err.Error())
+	} else if !ok {
+		until := p.seq.Window.Next(next, Location(c.Enrollment.Timezone), fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step))
+		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: fmt.Sprintf("mailbox %s reached its daily cap of %d", mb.Name, mb.Limits.PerDay)}
+	}
+	sent := false
+	defer func() {
+		if !sent {
+			s.releaseDaily(mb)
+		}
+	}()
+	if l := s.limiter(mb); l.rate != nil {
+		if err := l.rate.Wait(ctx); err != nil { // shutting down while waiting for a slot
+			return giveBack(c, now, "")
+		}
+		now = s.Clock.Now()
+	}
 	// Last look, just before the message leaves: a reply recorded by the
 	// inbox since the claim stops it.
 	if st, err := s.Store.Status(context.WithoutCancel(ctx), c.Enrollment.ID); err != nil {
@@ -353,6 +392,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	sendErr := mb.Sender.Send(context.WithoutCancel(ctx), msg)
 	now = s.Clock.Now()
 	if sendErr == nil {
+		sent = true
 		s.mailboxUp(mb.Name)
 		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo}
 		if c.Step+1 < len(p.seq.Steps) {
@@ -371,6 +411,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 		log.Warn("refused permanently; enrollment stopped and address marked undeliverable", "err", me)
 		return Outcome{Claim: c, Kind: OutFailed, At: now, Reason: me.Error()}
 	case mailer.Unknown:
+		sent = true // it may have gone: it counts against the daily cap
 		log.Error("delivery unknown; enrollment paused until a person decides", "err", me)
 		o := held(c, now, MsgUnknown, EvDeliveryUnknown,
 			fmt.Sprintf("%v — it may have been delivered: check the Sent folder, then run `followup resume %s --assume-sent` or `--resend`", me, c.Enrollment.Email))

@@ -194,6 +194,9 @@ func TestSequenceRunsOnTimeAndThreads(t *testing.T) {
 	if header(t, li[1], "In-Reply-To") != first || header(t, li[1], "References") != first {
 		t.Errorf("reply threading: In-Reply-To %q References %q, want %q", header(t, li[1], "In-Reply-To"), header(t, li[1], "References"), first)
 	}
+	if got := header(t, li[0], "List-Unsubscribe"); got != "<mailto:wangmin@acme.test?subject=unsubscribe>" {
+		t.Errorf("List-Unsubscribe = %q", got)
+	}
 	if !strings.HasSuffix(first, "@acme.test>") || first == second {
 		t.Errorf("message ids %q %q", first, second)
 	}
@@ -471,4 +474,69 @@ func TestStepsArriveOnlyInsideTheSendingWindow(t *testing.T) {
 	if res := h.runOnce(); res.Sent != 1 {
 		t.Fatalf("the retry did not go in the morning: %+v", res)
 	}
+}
+
+func TestFrequencyCapSlidesStepsWithoutDroppingThem(t *testing.T) {
+	h := newHarness(t)
+	writeProject(t, h.dir, "fields: [job_title]\nsteps:\n  - template: first\n    after: 1h\n  - template: third\n    after: 1h\n  - template: fourth\n    after: 1h\n")
+	h.loadCatalog()
+	h.sched.Cap = sequences.Cap{Emails: 2, Window: 7 * 24 * time.Hour}
+	h.enroll("alice@example.test", "Alice", "en")
+	start := h.clock.Now()
+	for i := 0; i < 3; i++ {
+		h.clock.Advance(time.Hour)
+		h.runOnce()
+	}
+	if n := h.smtp.Count(); n != 2 {
+		t.Fatalf("%d sent in the first hours, want 2 (the cap)", n)
+	}
+	e := h.status("alice@example.test")
+	if e.Status != sequences.Active || e.NextDueAt == nil || e.NextDueAt.Before(start.Add(7*24*time.Hour)) {
+		t.Fatalf("step 3 waits until %v, want a week after step 1", e.NextDueAt)
+	}
+	h.clock.Set(*e.NextDueAt)
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("step 3 after the cap: %+v", res)
+	}
+}
+
+func TestDailyCapPerMailbox(t *testing.T) {
+	h := newHarness(t)
+	h.sched.Location = time.UTC
+	h.sched.Mailboxes["recruiter"].Limits = sequences.Limits{PerDay: 2}
+	for _, e := range []string{"a@example.test", "b@example.test", "c@example.test"} {
+		h.enroll(e, "X", "en")
+	}
+	h.clock.Advance(2 * time.Hour) // 11:00 UTC
+	if res := h.runOnce(); res.Sent != 2 || res.Deferred != 1 {
+		t.Fatalf("first day: %+v", res)
+	}
+	if res := h.runOnce(); res.Sent != 0 || !res.Next.Equal(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the third waits for tomorrow: %+v", res)
+	}
+	h.clock.Set(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("next day: %+v", res)
+	}
+}
+
+func TestRateLimitSpreadsSends(t *testing.T) {
+	h := newHarness(t)
+	h.sched.Mailboxes["recruiter"].Limits = sequences.Limits{PerMinute: 1}
+	for _, e := range []string{"a@example.test", "b@example.test"} {
+		h.enroll(e, "X", "en")
+	}
+	h.clock.Advance(2 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.sched.OnSent = func(sequences.Claim, *mailer.Message) {
+		// The second send waits about a minute for its slot; stop there.
+		time.AfterFunc(200*time.Millisecond, cancel)
+	}
+	if _, err := h.sched.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.smtp.Count(); n != 1 {
+		t.Fatalf("%d sent at once at a rate of one a minute", n)
+	}
+	h.sched.OnSent = nil
 }

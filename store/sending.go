@@ -206,6 +206,26 @@ func (db *DB) Status(ctx context.Context, enrollmentID int64) (sequences.Status,
 	return st, nil
 }
 
+// SentTo lists when messages went to a candidate after since, oldest first
+// (for the frequency cap).
+func (db *DB) SentTo(ctx context.Context, candidateID int64, since time.Time) ([]time.Time, error) {
+	var out []time.Time
+	if err := db.q.SentToCandidateSince.SelectContext(ctx, &out, candidateID, utc(since)); err != nil {
+		return nil, fmt.Errorf("counting messages to candidate %d: %w", candidateID, err)
+	}
+	return out, nil
+}
+
+// SentFrom counts messages a sender address sent since `since` (for the
+// daily cap).
+func (db *DB) SentFrom(ctx context.Context, from string, since time.Time) (int, error) {
+	var n int
+	if err := db.q.SentFromSince.GetContext(ctx, &n, from, utc(since)); err != nil {
+		return 0, fmt.Errorf("counting messages from %s: %w", from, err)
+	}
+	return n, nil
+}
+
 // Due lists up to limit enrollments due at now without claiming them (the
 // same scan ClaimDue makes, on the read pool).
 func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]sequences.Enrollment, error) {

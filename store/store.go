@@ -154,6 +154,8 @@ type queries struct {
 	SuppressionGet         *sqlx.Stmt `query:"suppression-get"`
 	SoftBounce             *sqlx.Stmt `query:"soft-bounce"`
 	EnrollmentStatus       *sqlx.Stmt `query:"enrollment-status,read"`
+	SentToCandidateSince   *sqlx.Stmt `query:"sent-to-candidate-since,read"`
+	SentFromSince          *sqlx.Stmt `query:"sent-from-since,read"`
 
 	closers []*sqlx.Stmt
 }

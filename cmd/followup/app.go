@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	gomail "github.com/wneessen/go-mail"
 	"io"
 	"log/slog"
 	"net/mail"
@@ -97,13 +98,18 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 		if err != nil {
 			return nil, nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
 		}
+		var dkim *gomail.DKIMSigner
+		if m.DKIM != nil && m.DKIM.Key != nil {
+			dkim = gomail.NewDKIMSigner(m.DKIM.Domain, m.DKIM.Selector, m.DKIM.Key)
+		}
 		ml := mailer.New(mailer.Config{
 			Host: m.SMTP.Host, Port: m.SMTP.Port, TLS: mailer.TLSMode(m.SMTP.TLS),
 			Username: m.SMTP.Username, Password: m.SMTP.Password.Reveal(),
-			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: m.SMTP.Connections,
+			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: m.SMTP.Connections, DKIM: dkim,
 		}, p.log.With("mailbox", m.Name))
 		mailers = append(mailers, ml)
-		out[m.Name] = &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml}
+		out[m.Name] = &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml,
+			Limits: sequences.Limits{PerMinute: m.Limits.PerMinute, PerDay: m.Limits.PerDay}}
 	}
 	closeAll := func() {
 		for _, ml := range mailers {
@@ -118,7 +124,9 @@ func (p *project) scheduler(db *store.DB, mbs map[string]*sequences.Mailbox, clo
 	return &sequences.Scheduler{
 		Store: db, Templates: p.catalog.Templates, Mailboxes: mbs, Clock: clock, Log: p.log,
 		DefaultLanguage: p.cfg.Language, Batch: p.cfg.Sending.Batch, Workers: p.cfg.Sending.Workers,
-		Retry: p.cfg.RetryPolicy(),
+		Retry:    p.cfg.RetryPolicy(),
+		Cap:      sequences.Cap{Emails: p.cfg.Sending.Cap.Emails, Window: time.Duration(p.cfg.Sending.Cap.Days) * 24 * time.Hour},
+		Location: sequences.Location(p.cfg.Timezone),
 	}
 }
 
