@@ -96,6 +96,24 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 			return sequences.EnrollOutcome{}, err
 		}
 	}
+	// A suppressed address is not even stored again (it may belong to an
+	// erased candidate).
+	var sup struct {
+		Email     string    `db:"email"`
+		Reason    string    `db:"reason"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err := tx.StmtxContext(ctx, db.q.SuppressionGet).GetContext(ctx, &sup, req.Email, HashedAddress(req.Email))
+	if err == nil {
+		return sequences.EnrollOutcome{
+			Enrollment: sequences.Enrollment{Candidate: req.Candidate, Sequence: req.Sequence},
+			Reason:     fmt.Sprintf("the address is suppressed since %s (%s): it is never mailed again", sup.CreatedAt.Format("2006-01-02"), sup.Reason),
+			Blocked:    true,
+		}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return sequences.EnrollOutcome{}, err
+	}
 	var cand struct {
 		ID                  int64  `db:"id"`
 		UndeliverableReason string `db:"undeliverable_reason"`
@@ -109,22 +127,6 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 			Reason:     "the address is undeliverable: " + cand.UndeliverableReason,
 			Blocked:    true,
 		}, nil
-	}
-	var sup struct {
-		Email     string    `db:"email"`
-		Reason    string    `db:"reason"`
-		CreatedAt time.Time `db:"created_at"`
-	}
-	err := tx.StmtxContext(ctx, db.q.SuppressionGet).GetContext(ctx, &sup, req.Email)
-	if err == nil {
-		return sequences.EnrollOutcome{
-			Enrollment: sequences.Enrollment{CandidateID: cand.ID, Candidate: req.Candidate, Sequence: req.Sequence},
-			Reason:     fmt.Sprintf("the address is suppressed since %s (%s): it is never mailed again", sup.CreatedAt.Format("2006-01-02"), sup.Reason),
-			Blocked:    true,
-		}, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return sequences.EnrollOutcome{}, err
 	}
 	var live enrollmentRow
 	err = tx.StmtxContext(ctx, db.q.EnrollmentLive).GetContext(ctx, &live, cand.ID, req.Sequence)

@@ -230,7 +230,42 @@ WHERE candidate_id = ? AND status = 'active' AND next_due_at IS NOT NULL AND nex
 INSERT INTO suppressions (email, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING;
 
 -- name: suppression-get
-SELECT email, reason, created_at FROM suppressions WHERE email = ?;
+-- An erased candidate's suppression is kept as "sha256:" + the hash of the
+-- address (the second parameter), so they stay suppressed.
+SELECT email, reason, created_at FROM suppressions WHERE email = ? OR email = ?;
+
+-- name: suppression-list
+SELECT email, reason, created_at FROM suppressions ORDER BY created_at, email;
+
+-- name: suppression-delete
+DELETE FROM suppressions WHERE email = ?;
+
+-- name: candidate-id
+SELECT id FROM candidates WHERE email = ?;
+
+-- name: forget-candidate
+UPDATE candidates SET email = ?, name = '', timezone = '', undeliverable_reason = CASE WHEN undeliverable_at IS NULL THEN '' ELSE 'erased' END,
+    updated_at = ?
+WHERE id = ?;
+
+-- name: forget-enrollments
+UPDATE enrollments SET fields = '{}', idempotency_key = NULL, source = '',
+    status = CASE WHEN status IN ('active', 'paused') THEN 'stopped' ELSE status END,
+    status_reason = 'personal data erased on request', updated_at = ?
+WHERE candidate_id = ?;
+
+-- name: forget-messages
+UPDATE messages SET to_addr = '', subject = '', error = '', updated_at = ?
+WHERE enrollment_id IN (SELECT id FROM enrollments WHERE candidate_id = ?);
+
+-- name: forget-events
+UPDATE events SET detail = '' WHERE candidate_id = ?;
+
+-- name: forget-inbound
+UPDATE inbound_messages SET from_addr = '', subject = '', text = '' WHERE candidate_id = ?;
+
+-- name: forget-suppression
+UPDATE suppressions SET email = ? WHERE email = ?;
 
 -- name: soft-bounce
 UPDATE candidates SET soft_bounces = soft_bounces + 1, updated_at = ? WHERE id = ? RETURNING soft_bounces;

@@ -45,7 +45,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// (with NORMAL the last commits can roll back, and a message recorded as
 	// sent could go out again). The recorder's group commit keeps the cost
 	// to one fsync per batch.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
+	// secure_delete: erased personal data is overwritten, not left in free
+	// pages of the file (followup forget).
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_secure_delete=true"
 	w, err := sqlx.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -152,6 +154,15 @@ type queries struct {
 	Postpone               *sqlx.Stmt `query:"postpone"`
 	Suppress               *sqlx.Stmt `query:"suppress"`
 	SuppressionGet         *sqlx.Stmt `query:"suppression-get"`
+	SuppressionList        *sqlx.Stmt `query:"suppression-list,read"`
+	SuppressionDelete      *sqlx.Stmt `query:"suppression-delete"`
+	CandidateID            *sqlx.Stmt `query:"candidate-id"`
+	ForgetCandidate        *sqlx.Stmt `query:"forget-candidate"`
+	ForgetEnrollments      *sqlx.Stmt `query:"forget-enrollments"`
+	ForgetMessages         *sqlx.Stmt `query:"forget-messages"`
+	ForgetEvents           *sqlx.Stmt `query:"forget-events"`
+	ForgetInbound          *sqlx.Stmt `query:"forget-inbound"`
+	ForgetSuppression      *sqlx.Stmt `query:"forget-suppression"`
 	SoftBounce             *sqlx.Stmt `query:"soft-bounce"`
 	EnrollmentStatus       *sqlx.Stmt `query:"enrollment-status,read"`
 	SentToCandidateSince   *sqlx.Stmt `query:"sent-to-candidate-since,read"`

@@ -162,3 +162,20 @@ func caPool(file string) (*x509.CertPool, error) {
 	}
 	return roots, nil
 }
+
+// dbT is the store as commands use it.
+type dbT = *store.DB
+
+// withDB runs fn with the project and its database (no passwords needed).
+func (env *runEnv) withDB(fn func(*project, dbT) error) error {
+	p, err := env.loadProject(false)
+	if err != nil {
+		return err
+	}
+	db, err := p.openDB(env.ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(p, db)
+}

@@ -512,3 +512,55 @@ func TestCheckFindsASequenceNamingAnUnknownMailbox(t *testing.T) {
 		t.Errorf("%v\n%s", err, out)
 	}
 }
+
+func TestSuppressionListAndForget(t *testing.T) {
+	tp := newTestProject(t)
+	tp.mustRun("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "-n", "李雷", "-f", "job_title=工程师")
+	if out := tp.mustRun("suppress", "add", "li.lei@example.com", "--reason", "asked by phone"); !strings.Contains(out, "1 added") {
+		t.Errorf("add: %s", out)
+	}
+	if out := tp.mustRun("show", "li.lei@example.com"); !strings.Contains(out, "stopped") {
+		t.Errorf("suppressing did not stop the sequence:\n%s", out)
+	}
+	tp.write("sup.txt", "email\nbob@example.com\nnot-an-address\n\"carol@example.com\",x\n")
+	out, err := tp.run("suppress", "import", filepath.Join(tp.dir, "sup.txt"))
+	if exitCode(err) != exitRejectedRows || !strings.Contains(out, "sup.txt:3:") || !strings.Contains(out, "2 added, 0 already suppressed, 1 rejected") {
+		t.Errorf("import: %v\n%s", err, out)
+	}
+	if out := tp.mustRun("suppress", "export"); !strings.Contains(out, "email,reason,created_at\n") || strings.Count(out, "@example.com") != 3 {
+		t.Errorf("export:\n%s", out)
+	}
+	if out, err := tp.run("enroll", "bob@example.com", "-s", "post-interview-thanks", "-f", "job_title=x"); exitCode(err) != 1 || !strings.Contains(out, "suppressed") {
+		t.Errorf("enrolling a suppressed address: %v %s", err, out)
+	}
+	tp.mustRun("suppress", "remove", "bob@example.com")
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-f", "job_title=x")
+
+	if out, err := tp.run("forget", "li.lei@example.com"); err == nil || !strings.Contains(out, "--yes") {
+		t.Errorf("forget without --yes: %v %s", err, out)
+	}
+	tp.mustRun("forget", "li.lei@example.com", "--yes")
+	if out, err := tp.run("show", "li.lei@example.com"); err == nil || !strings.Contains(out, "not a candidate here") {
+		t.Errorf("after forget, show: %v\n%s", err, out)
+	}
+	list := tp.mustRun("suppress", "list")
+	if strings.Contains(list, "li.lei") || !strings.Contains(list, "sha256:") {
+		t.Errorf("after forget the suppression should be a hash:\n%s", list)
+	}
+	if out, err := tp.run("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "-f", "job_title=x"); exitCode(err) != 1 || !strings.Contains(out, "suppressed") {
+		t.Errorf("an erased, suppressed address was enrolled again: %v %s", err, out)
+	}
+	// Nothing of hers is left in the database files, not even in free pages
+	// or the write-ahead log.
+	for _, f := range []string{"followup.db", "followup.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(tp.dir, f))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, trace := range []string{"li.lei@example.com", "李雷"} {
+			if i := strings.Index(string(b), trace); i >= 0 {
+				t.Errorf("%s still contains %q: %q", f, trace, b[max(0, i-120):min(len(b), i+60)])
+			}
+		}
+	}
+}

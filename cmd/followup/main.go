@@ -20,20 +20,22 @@ var version = "dev"
 type cli struct {
 	Config string `short:"c" help:"Config file." default:"followup.yaml" env:"FOLLOWUP_CONFIG" type:"path"`
 
-	Init    initCmd    `cmd:"" help:"Create a ready-to-edit project: config, starter sequences and templates (zh-CN and en)."`
-	Check   checkCmd   `cmd:"" help:"Validate the config, every sequence and every template; list all problems with file:line."`
-	Enroll  enrollCmd  `cmd:"" help:"Enroll one candidate into a sequence."`
-	Import  importCmd  `cmd:"" help:"Enroll candidates in bulk from a CSV file."`
-	List    listCmd    `cmd:"" help:"List enrollments."`
-	Show    showCmd    `cmd:"" help:"Show a candidate's timeline: every message and event."`
-	Pause   pauseCmd   `cmd:"" help:"Pause a candidate's active enrollments."`
-	Resume  resumeCmd  `cmd:"" help:"Resume a candidate's paused enrollments."`
-	Stop    stopCmd    `cmd:"" help:"Stop a candidate's enrollments for good."`
-	Preview previewCmd `cmd:"" help:"Render a step for a candidate: text to the terminal, HTML to a file."`
-	Serve   serveCmd   `cmd:"" help:"Run the daemon: send every step when it is due, and read replies."`
-	Inbox   inboxCmd   `cmd:"" help:"Check mailbox access, or see how saved emails are classified."`
-	Demo    demoCmd    `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Init     initCmd     `cmd:"" help:"Create a ready-to-edit project: config, starter sequences and templates (zh-CN and en)."`
+	Check    checkCmd    `cmd:"" help:"Validate the config, every sequence and every template; list all problems with file:line."`
+	Enroll   enrollCmd   `cmd:"" help:"Enroll one candidate into a sequence."`
+	Import   importCmd   `cmd:"" help:"Enroll candidates in bulk from a CSV file."`
+	List     listCmd     `cmd:"" help:"List enrollments."`
+	Show     showCmd     `cmd:"" help:"Show a candidate's timeline: every message and event."`
+	Pause    pauseCmd    `cmd:"" help:"Pause a candidate's active enrollments."`
+	Resume   resumeCmd   `cmd:"" help:"Resume a candidate's paused enrollments."`
+	Stop     stopCmd     `cmd:"" help:"Stop a candidate's enrollments for good."`
+	Preview  previewCmd  `cmd:"" help:"Render a step for a candidate: text to the terminal, HTML to a file."`
+	Serve    serveCmd    `cmd:"" help:"Run the daemon: send every step when it is due, and read replies."`
+	Inbox    inboxCmd    `cmd:"" help:"Check mailbox access, or see how saved emails are classified."`
+	Suppress suppressCmd `cmd:"" help:"The suppression list: addresses that are never mailed again."`
+	Forget   forgetCmd   `cmd:"" help:"Erase a candidate's personal data everywhere (PIPL, GDPR)."`
+	Demo     demoCmd     `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
 // exitError carries an exit status for a failure already explained to the user.
