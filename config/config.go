@@ -31,6 +31,7 @@ type Config struct {
 	Database  Database   `yaml:"database"`
 	Sequences string     `yaml:"sequences"`
 	Templates string     `yaml:"templates"`
+	Calendars string     `yaml:"calendars"` // extra holiday calendars (optional folder)
 	Mailboxes []*Mailbox `yaml:"mailboxes"`
 	Sending   Sending    `yaml:"sending"`
 	Log       Log        `yaml:"log"`
@@ -211,6 +212,7 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	c.Database.Path = rel(c.Database.Path)
 	c.Sequences = rel(c.Sequences)
 	c.Templates = rel(c.Templates)
+	c.Calendars = rel(c.Calendars)
 	if lang, err := sequences.NormalizeLanguage(c.Language); err != nil {
 		ps = append(ps, doc.Problemf("$.language", "%v", err))
 	} else {
@@ -264,6 +266,7 @@ func (c *Config) defaults() {
 	set(&c.Database.Path, "followup.db")
 	set(&c.Sequences, "sequences")
 	set(&c.Templates, "templates")
+	set(&c.Calendars, "calendars")
 	set(&c.Sending.Retry.Initial, "1m")
 	set(&c.Sending.Retry.Max, "6h")
 	set(&c.Log.Level, "info")

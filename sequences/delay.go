@@ -12,6 +12,9 @@ import (
 // as 1w2d or 1d12h.
 type Delay struct {
 	D time.Duration
+	// BusinessDays are working days of the candidate's region (3bd):
+	// weekends, public holidays and 调休 taken into account.
+	BusinessDays int
 }
 
 var delayUnits = map[byte]time.Duration{
@@ -31,6 +34,7 @@ func ParseDelay(s string) (Delay, error) {
 		return Delay{}, fmt.Errorf("empty delay: write a number and a unit, e.g. 30m, 4h, 2d or 1w")
 	}
 	var total time.Duration
+	bd := 0
 	rest := in
 	for rest != "" {
 		i := 0
@@ -41,11 +45,20 @@ func ParseDelay(s string) (Delay, error) {
 			return Delay{}, fmt.Errorf("bad delay %q: expected a number at %q (use m, h, d or w units, e.g. 1w2d)", in, rest)
 		}
 		if i == len(rest) {
-			return Delay{}, fmt.Errorf("bad delay %q: %q has no unit (m = minutes, h = hours, d = days, w = weeks)", in, rest)
+			return Delay{}, fmt.Errorf("bad delay %q: %q has no unit (m = minutes, h = hours, d = days, w = weeks, bd = business days)", in, rest)
+		}
+		if strings.HasPrefix(rest[i:], "bd") {
+			n, err := strconv.Atoi(rest[:i])
+			if err != nil || n > 2500 {
+				return Delay{}, fmt.Errorf("bad delay %q: longer than 10 years", in)
+			}
+			bd += n
+			rest = rest[i+2:]
+			continue
 		}
 		unit, ok := delayUnits[rest[i]]
 		if !ok {
-			return Delay{}, fmt.Errorf("bad delay %q: unknown unit %q (m = minutes, h = hours, d = days, w = weeks)", in, rest[i:i+1])
+			return Delay{}, fmt.Errorf("bad delay %q: unknown unit %q (m = minutes, h = hours, d = days, w = weeks, bd = business days)", in, rest[i:i+1])
 		}
 		n, err := strconv.ParseInt(rest[:i], 10, 64)
 		if err != nil || time.Duration(n) > maxDelay/unit {
@@ -57,18 +70,39 @@ func ParseDelay(s string) (Delay, error) {
 		}
 		rest = rest[i+1:]
 	}
-	return Delay{D: total}, nil
+	return Delay{D: total, BusinessDays: bd}, nil
 }
 
-// From returns when a step with this delay is due, counting from t.
-func (d Delay) From(t time.Time) time.Time { return t.Add(d.D) }
+// From returns when a step with this delay is due, counting from t, with
+// business days counted on cal in loc (nil calendar: Monday to Friday).
+// Business days keep the time of day: 3bd from Friday 15:00 is Wednesday
+// 15:00, or later when a holiday intervenes.
+func (d Delay) From(t time.Time, loc *time.Location, cal *Calendar) time.Time {
+	if d.BusinessDays > 0 {
+		if loc == nil {
+			loc = time.UTC
+		}
+		l := t.In(loc)
+		for n := d.BusinessDays; n > 0; {
+			l = l.AddDate(0, 0, 1)
+			if cal.IsWorkingDay(l) {
+				n--
+			}
+		}
+		t = l
+	}
+	return t.Add(d.D)
+}
 
 // String formats the delay the way it is written in sequence files.
 func (d Delay) String() string {
-	if d.D == 0 {
+	if d.D == 0 && d.BusinessDays == 0 {
 		return "0m"
 	}
 	var b strings.Builder
+	if d.BusinessDays > 0 {
+		b.WriteString(strconv.Itoa(d.BusinessDays) + "bd")
+	}
 	rest := d.D
 	for _, u := range []struct {
 		c byte

@@ -17,6 +17,7 @@ const (
 	MsgDeferred MessageStatus = "deferred" // a transient failure; retried later
 	MsgFailed   MessageStatus = "failed"   // permanently refused
 	MsgUnknown  MessageStatus = "unknown"  // maybe delivered: the recruiter decides
+	MsgSkipped  MessageStatus = "skipped"  // deliberately not sent (a dated step whose day passed)
 )
 
 // Message is the send record of one step.
@@ -56,6 +57,7 @@ const (
 	EvSendFailed      = "send_failed"
 	EvDeliveryUnknown = "delivery_unknown"
 	EvRenderFailed    = "render_failed"
+	EvSkipped         = "skipped"
 )
 
 // Claim is a due step taken by one sender: until it is recorded as sent,
@@ -93,6 +95,7 @@ const (
 	OutDeferred                        // back on the due list at Until
 	OutFailed                          // permanently refused: enrollment failed, address undeliverable
 	OutHeld                            // enrollment paused for a person; message recorded with Status
+	OutSkipped                         // not sent (a dated step whose day passed); the enrollment moves on (Sent.NextDue)
 )
 
 // Outcome is the result of handling one claim, for the store to record.

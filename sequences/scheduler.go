@@ -85,6 +85,9 @@ type Scheduler struct {
 	// Location is the project's time zone: daily caps count from its
 	// midnight.
 	Location *time.Location
+	// Calendars give regional working days (holidays, 调休) for business-day
+	// delays and working-day windows.
+	Calendars *Calendars
 	// OnSent, if set, is called after each message is recorded as sent.
 	OnSent func(Claim, *mailer.Message)
 
@@ -104,9 +107,9 @@ type downState struct {
 
 // Result counts what one pass did.
 type Result struct {
-	Sent, Deferred, Failed, Held int
-	Next                         time.Time // earliest due step left, if HasNext
-	HasNext                      bool
+	Sent, Deferred, Failed, Held, Skipped int
+	Next                                  time.Time // earliest due step left, if HasNext
+	HasNext                               bool
 }
 
 func (s *Scheduler) init() {
@@ -326,13 +329,24 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 	// A retry, a resume or a late claim may fall outside the sending window:
 	// it waits for the next opening in the candidate's time zone.
 	key := fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step)
-	if next := seq.Window.Next(now, Location(c.Enrollment.Timezone), key); next.After(now) {
+	loc, cal := Location(c.Enrollment.Timezone), seq.Calendar(c.Enrollment.Timezone)
+	if st := seq.Steps[min(c.Step, len(seq.Steps)-1)]; !st.On.IsZero() && now.After(st.On.In(loc).Add(24*time.Hour)) {
+		// A dated step (a holiday greeting) whose day has passed is
+		// skipped, not sent late.
+		o := Outcome{Claim: c, Kind: OutSkipped, At: now, Reason: fmt.Sprintf("step %d was for %s, which has passed", c.Step+1, st.On)}
+		if c.Step+1 < len(seq.Steps) {
+			due := seq.Due(c.Step+1, now, c.Enrollment.Timezone, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step+1))
+			o.Sent.NextDue = &due
+		}
+		return prepared{}, o, false
+	}
+	if next := seq.Window.Next(now, loc, cal, key); next.After(now) {
 		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: next, Reason: "outside the sending window"}, false
 	}
 	if until, err := s.capWait(db, c.Enrollment.CandidateID, now); err != nil {
 		return prepared{}, giveBack(c, now, "could not check the frequency cap: "+err.Error()), false
 	} else if !until.IsZero() {
-		until = seq.Window.Next(until, Location(c.Enrollment.Timezone), key)
+		until = seq.Window.Next(until, loc, cal, key)
 		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until,
 			Reason: fmt.Sprintf("frequency cap: %d emails in %s", s.Cap.Emails, s.Cap.Window)}, false
 	}
@@ -364,7 +378,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	if next, ok, err := s.takeDaily(context.WithoutCancel(ctx), mb, now); err != nil {
 		return giveBack(c, now, "could not count today's sends: "+err.Error())
 	} else if !ok {
-		until := p.seq.Window.Next(next, Location(c.Enrollment.Timezone), fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step))
+		until := p.seq.Window.Next(next, Location(c.Enrollment.Timezone), p.seq.Calendar(c.Enrollment.Timezone), fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step))
 		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until, Reason: fmt.Sprintf("mailbox %s reached its daily cap of %d", mb.Name, mb.Limits.PerDay)}
 	}
 	sent := false
@@ -513,6 +527,8 @@ func (s *Scheduler) tally(batch []Outcome, res *Result) {
 			res.Failed++
 		case OutHeld:
 			res.Held++
+		case OutSkipped:
+			res.Skipped++
 		}
 	}
 }
@@ -552,6 +568,7 @@ func (s *Scheduler) version(ctx context.Context, id int64) (*Sequence, error) {
 	if err != nil {
 		return nil, err
 	}
+	seq.UseCalendars(s.Calendars)
 	s.versions.Store(id, seq)
 	return seq, nil
 }

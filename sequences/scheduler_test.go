@@ -540,3 +540,30 @@ func TestRateLimitSpreadsSends(t *testing.T) {
 	}
 	h.sched.OnSent = nil
 }
+
+func TestDatedStepsFireOnTheirDayOrAreSkipped(t *testing.T) {
+	h := newHarness(t)
+	writeProject(t, h.dir, "fields: [job_title]\nsteps:\n  - template: first\n    after: 1h\n  - template: fourth\n    on: 2027-02-05 10:00\n  - template: third\n    on: 2026-11-01\n")
+	h.loadCatalog()
+	h.enroll("li.lei@example.test", "李雷", "zh-CN")
+	h.clock.Advance(time.Hour)
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("step 1: %+v", res)
+	}
+	sh := sequences.Location("Asia/Shanghai")
+	e := h.status("li.lei@example.test")
+	if e.NextDueAt == nil || !e.NextDueAt.Equal(time.Date(2027, 2, 5, 10, 0, 0, 0, sh)) {
+		t.Fatalf("the dated step is due %v, want 2027-02-05 10:00 in Shanghai", e.NextDueAt)
+	}
+	h.clock.Set(*e.NextDueAt)
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("the dated step: %+v", res)
+	}
+	// Step 3's day (1 November 2026) is long gone: skipped, not sent late.
+	if res := h.runOnce(); res.Sent != 0 || res.Skipped != 1 {
+		t.Fatalf("the past dated step: %+v", res)
+	}
+	if e := h.status("li.lei@example.test"); e.Status != sequences.Finished {
+		t.Errorf("status %s", e.Status)
+	}
+}

@@ -35,13 +35,31 @@ type Sequence struct {
 	File   string `json:"-"`
 	// explicitWindow is set when the file gives its own window.
 	explicitWindow bool
+	// cals are the regional calendars (working days, holidays); they are
+	// data, not part of the pinned version: next year's holidays apply to
+	// enrollments already running.
+	cals *Calendars
 }
+
+// UseCalendars sets the calendars business days and working-day windows
+// are counted on.
+func (s *Sequence) UseCalendars(c *Calendars) { s.cals = c }
+
+// Calendar is the calendar of a candidate's time zone (nil: weekdays).
+func (s *Sequence) Calendar(tz string) *Calendar { return s.cals.For(tz) }
 
 // Due is when step is due counting from `from` (enrollment, or the previous
 // step's sending), moved into the sending window in the time zone tz. key
-// names the enrollment and step, for a stable jitter.
+// names the enrollment and step, for a stable jitter. A step with a date
+// ("on") is due on that date, whatever `from` is.
 func (s *Sequence) Due(step int, from time.Time, tz, key string) time.Time {
-	return s.Window.Next(s.Steps[step].After.From(from), Location(tz), key)
+	loc, cal := Location(tz), s.Calendar(tz)
+	st := s.Steps[step]
+	t := st.After.From(from, loc, cal)
+	if !st.On.IsZero() {
+		t = st.On.In(loc)
+	}
+	return s.Window.Next(t, loc, cal, key)
 }
 
 var locations sync.Map // name → *time.Location
@@ -64,6 +82,11 @@ func Location(tz string) *time.Location {
 type Step struct {
 	Template string `json:"template"`
 	After    Delay  `json:"after"`
+	// On fires the step on a date (and time of day) in the candidate's time
+	// zone instead of after a delay: a greeting before the Spring Festival.
+	// A date already more than a day past when the step comes up is
+	// skipped, not sent late.
+	On Date `json:"on,omitempty"`
 	// Reply sends the step as a reply in the thread of the enrollment's
 	// earlier messages: "Re: " + the first subject, In-Reply-To and References.
 	Reply bool `json:"reply,omitempty"`
@@ -110,6 +133,7 @@ type sequenceFile struct {
 type stepFile struct {
 	Template string `yaml:"template"`
 	After    string `yaml:"after"`
+	On       string `yaml:"on"`
 	Reply    bool   `yaml:"reply"`
 }
 
@@ -171,8 +195,17 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 		if st.Template == "" {
 			ps = append(ps, doc.Problemf(path, "step %d has no template", i+1))
 		}
-		if st.After == "" {
-			ps = append(ps, doc.Problemf(path, "step %d has no delay: add e.g. \"after: 2h\"", i+1))
+		if st.On != "" {
+			d, err := ParseDate(st.On)
+			if err != nil {
+				ps = append(ps, doc.Problemf(path+".on", "step %d: %v", i+1, err))
+			}
+			step.On = d
+			if st.After != "" {
+				ps = append(ps, doc.Problemf(path+".after", "step %d: give either \"after\" or \"on\", not both", i+1))
+			}
+		} else if st.After == "" {
+			ps = append(ps, doc.Problemf(path, "step %d has no delay: add e.g. \"after: 2h\" (or a date: \"on: 2027-02-05 10:00\")", i+1))
 		} else if d, err := ParseDelay(st.After); err != nil {
 			ps = append(ps, doc.Problemf(path+".after", "step %d: %v", i+1, err))
 		} else {
@@ -262,6 +295,13 @@ func (c *Catalog) checkSequence(s *Sequence) yamlfile.Problems {
 		}
 	}
 	return ps
+}
+
+// UseCalendars sets the calendars of every sequence.
+func (c *Catalog) UseCalendars(cs *Calendars) {
+	for _, s := range c.Sequences {
+		s.UseCalendars(cs)
+	}
 }
 
 // SetDefaultWindow gives every sequence without a window of its own the

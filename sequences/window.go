@@ -14,28 +14,35 @@ import (
 // it goes at the next opening, plus a few minutes' jitter so a batch does
 // not land at 09:00:00 exactly. The zero Window is always open.
 type Window struct {
-	Days  []time.Weekday
-	Start time.Duration // since midnight
-	End   time.Duration // since midnight, after Start
+	Days []time.Weekday
+	// WorkingDays opens the window on the working days of the candidate's
+	// region instead of fixed weekdays: public holidays are closed and
+	// make-up working days (调休) are open (see Calendar).
+	WorkingDays bool
+	Start       time.Duration // since midnight
+	End         time.Duration // since midnight, after Start
 }
 
 // DefaultWindow is 09:00–20:00, Monday to Friday: the seeds' rule that
 // nothing arrives before nine or after eight.
 var DefaultWindow = Window{
-	Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
-	Start: 9 * time.Hour,
-	End:   20 * time.Hour,
+	WorkingDays: true,
+	Start:       9 * time.Hour,
+	End:         20 * time.Hour,
 }
 
 // maxJitter spreads sends after a window opens.
 const maxJitter = 20 * time.Minute
 
 // IsZero reports whether the window is unset (always open).
-func (w Window) IsZero() bool { return len(w.Days) == 0 }
+func (w Window) IsZero() bool { return len(w.Days) == 0 && !w.WorkingDays }
 
-func (w Window) openOn(d time.Weekday) bool {
+func (w Window) openOn(d time.Time, cal *Calendar) bool {
+	if w.WorkingDays {
+		return cal.IsWorkingDay(d)
+	}
 	for _, x := range w.Days {
-		if x == d {
+		if x == d.Weekday() {
 			return true
 		}
 	}
@@ -45,7 +52,9 @@ func (w Window) openOn(d time.Weekday) bool {
 // Next returns t when t is inside the window in loc, else the next opening
 // plus a jitter derived from key (stable: the same enrollment and step get
 // the same minute every time it is computed).
-func (w Window) Next(t time.Time, loc *time.Location, key string) time.Time {
+//
+// cal is the calendar of the candidate's region (nil: plain weekdays).
+func (w Window) Next(t time.Time, loc *time.Location, cal *Calendar, key string) time.Time {
 	if w.IsZero() {
 		return t
 	}
@@ -54,9 +63,11 @@ func (w Window) Next(t time.Time, loc *time.Location, key string) time.Time {
 	}
 	local := t.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
-	for i := 0; i < 8; i++ {
+	// Three weeks covers the longest run of closed days (the Spring
+	// Festival with its weekends).
+	for i := 0; i < 21; i++ {
 		d := day.AddDate(0, 0, i)
-		if !w.openOn(d.Weekday()) {
+		if !w.openOn(d, cal) {
 			continue
 		}
 		open := at(d, w.Start)
@@ -73,8 +84,8 @@ func (w Window) Next(t time.Time, loc *time.Location, key string) time.Time {
 }
 
 // Contains reports whether t is inside the window in loc.
-func (w Window) Contains(t time.Time, loc *time.Location) bool {
-	return w.Next(t, loc, "").Equal(t)
+func (w Window) Contains(t time.Time, loc *time.Location, cal *Calendar) bool {
+	return w.Next(t, loc, cal, "").Equal(t)
 }
 
 // at is the wall-clock time of day on d's date (DST-safe: 09:00 stays 09:00).
@@ -116,6 +127,10 @@ func (s WindowSpec) Parse() (Window, error) {
 	var errs []string
 	seen := map[time.Weekday]bool{}
 	for _, d := range s.Days {
+		if strings.EqualFold(strings.TrimSpace(d), "working") {
+			w.WorkingDays = true
+			continue
+		}
 		wd, ok := dayNames[strings.ToLower(strings.TrimSpace(d))]
 		if !ok {
 			errs = append(errs, fmt.Sprintf("unknown day %q (use mon, tue, wed, thu, fri, sat, sun)", d))
@@ -128,7 +143,10 @@ func (s WindowSpec) Parse() (Window, error) {
 	}
 	sort.Slice(w.Days, func(i, j int) bool { return w.Days[i] < w.Days[j] })
 	if len(s.Days) == 0 {
-		errs = append(errs, "no days: list at least one, e.g. days: [mon, tue, wed, thu, fri]")
+		errs = append(errs, "no days: list at least one, e.g. days: [working] or [mon, tue, wed, thu, fri]")
+	}
+	if w.WorkingDays && len(w.Days) > 0 {
+		errs = append(errs, "\"working\" already means the working days of the candidate's region: list it alone")
 	}
 	var err error
 	if w.Start, err = clock(s.Start); err != nil {
@@ -163,6 +181,9 @@ func (w Window) Spec() WindowSpec {
 		return WindowSpec{}
 	}
 	var days []string
+	if w.WorkingDays {
+		days = append(days, "working")
+	}
 	for _, d := range w.Days {
 		days = append(days, strings.ToLower(d.String()[:3]))
 	}

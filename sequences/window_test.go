@@ -26,7 +26,7 @@ func TestWindowNext(t *testing.T) {
 		{"UTC instant, Shanghai night", time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC), sh, "2026-11-24 09"},
 	}
 	for _, tt := range tests {
-		got := w.Next(tt.at, tt.loc, "enrollment.1")
+		got := w.Next(tt.at, tt.loc, nil, "enrollment.1")
 		if tt.want == "" {
 			if !got.Equal(tt.at) {
 				t.Errorf("%s: moved to %v", tt.name, got)
@@ -37,20 +37,20 @@ func TestWindowNext(t *testing.T) {
 		if !strings.HasPrefix(local.Format("2006-01-02 15"), tt.want) || local.Sub(time.Date(local.Year(), local.Month(), local.Day(), 9, 0, 0, 0, tt.loc)) >= maxJitter {
 			t.Errorf("%s: %v, want %s:00 plus at most %v jitter", tt.name, local, tt.want, maxJitter)
 		}
-		if !w.Contains(got, tt.loc) {
+		if !w.Contains(got, tt.loc, nil) {
 			t.Errorf("%s: %v is not inside the window", tt.name, local)
 		}
 	}
-	if (Window{}).Next(time.Unix(0, 0), sh, "x") != time.Unix(0, 0) {
+	if (Window{}).Next(time.Unix(0, 0), sh, nil, "x") != time.Unix(0, 0) {
 		t.Error("the zero window is not always open")
 	}
-	a := w.Next(time.Date(2026, 11, 28, 12, 0, 0, 0, sh), sh, "a.1")
-	if a != w.Next(time.Date(2026, 11, 28, 13, 0, 0, 0, sh), sh, "a.1") {
+	a := w.Next(time.Date(2026, 11, 28, 12, 0, 0, 0, sh), sh, nil, "a.1")
+	if a != w.Next(time.Date(2026, 11, 28, 13, 0, 0, 0, sh), sh, nil, "a.1") {
 		t.Error("jitter is not stable for one enrollment and step")
 	}
 	spread := map[time.Time]bool{}
 	for _, k := range []string{"a.1", "b.1", "c.1", "d.1", "e.1"} {
-		spread[w.Next(time.Date(2026, 11, 28, 12, 0, 0, 0, sh), sh, k)] = true
+		spread[w.Next(time.Date(2026, 11, 28, 12, 0, 0, 0, sh), sh, nil, k)] = true
 	}
 	if len(spread) < 3 {
 		t.Errorf("a batch lands on %d distinct times", len(spread))

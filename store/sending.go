@@ -85,6 +85,8 @@ func (db *DB) Settle(ctx context.Context, outcomes []sequences.Outcome) error {
 				err = db.deferClaim(ctx, tx, o.Claim, o.Until, o.CountAttempt, o.Reason, o.At)
 			case sequences.OutFailed:
 				err = db.fail(ctx, tx, o.Claim, o.Reason, o.At)
+			case sequences.OutSkipped:
+				err = db.skip(ctx, tx, o.Claim, o.Sent.NextDue, o.Reason, o.At)
 			case sequences.OutHeld:
 				err = db.hold(ctx, tx, o.Claim, o.Status, o.Event, o.Reason, o.At)
 				if err == nil && o.Sent.Subject != "" { // what was (maybe) sent, for the timeline and threading
@@ -119,6 +121,22 @@ func (db *DB) recordSent(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, s 
 		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvFinished, c.Enrollment.Sequence, at)
 	}
 	return nil
+}
+
+// skip records a step deliberately not sent and moves the enrollment on.
+func (db *DB) skip(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, next *time.Time, reason string, now time.Time) error {
+	now = utc(now)
+	finished := 0
+	if next == nil {
+		finished = 1
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSetStatus).ExecContext(ctx, sequences.MsgSkipped, 0, reason, now, c.MessageRow); err != nil {
+		return fmt.Errorf("recording skipped step %s: %w", c.MessageID, err)
+	}
+	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(next), finished, finished, now, c.Enrollment.ID); err != nil {
+		return fmt.Errorf("advancing enrollment %d: %w", c.Enrollment.ID, err)
+	}
+	return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvSkipped, reason, now)
 }
 
 // deferClaim puts a claimed step back on the due list at until.

@@ -39,9 +39,10 @@ func (env *runEnv) clock() time.Time {
 
 // project is a loaded config with its sequences and templates.
 type project struct {
-	cfg     *config.Config
-	catalog *sequences.Catalog
-	log     *slog.Logger
+	cfg       *config.Config
+	catalog   *sequences.Catalog
+	calendars *sequences.Calendars
+	log       *slog.Logger
 }
 
 // loadProject reads the config and the catalog; any problem stops here with
@@ -54,14 +55,15 @@ func (env *runEnv) loadProject(needSecrets bool) (*project, error) {
 	}
 	cat, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
 	ps = append(ps, cps...)
+	cals, calps := sequences.LoadCalendars(cfg.Calendars)
+	ps = append(ps, calps...)
+	ps = append(ps, checkMailboxes(cfg, cat)...)
 	if len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
-	if ps := checkMailboxes(cfg, cat); len(ps) > 0 {
-		return nil, problemsError(ps)
-	}
 	cat.SetDefaultWindow(cfg.Sending.SendWindow)
-	return &project{cfg: cfg, catalog: cat, log: newLogger(env.stderr, cfg.Log)}, nil
+	cat.UseCalendars(cals)
+	return &project{cfg: cfg, catalog: cat, calendars: cals, log: newLogger(env.stderr, cfg.Log)}, nil
 }
 
 func problemsError(ps yamlfile.Problems) error {
@@ -124,9 +126,10 @@ func (p *project) scheduler(db *store.DB, mbs map[string]*sequences.Mailbox, clo
 	return &sequences.Scheduler{
 		Store: db, Templates: p.catalog.Templates, Mailboxes: mbs, Clock: clock, Log: p.log,
 		DefaultLanguage: p.cfg.Language, Batch: p.cfg.Sending.Batch, Workers: p.cfg.Sending.Workers,
-		Retry:    p.cfg.RetryPolicy(),
-		Cap:      sequences.Cap{Emails: p.cfg.Sending.Cap.Emails, Window: time.Duration(p.cfg.Sending.Cap.Days) * 24 * time.Hour},
-		Location: sequences.Location(p.cfg.Timezone),
+		Retry:     p.cfg.RetryPolicy(),
+		Cap:       sequences.Cap{Emails: p.cfg.Sending.Cap.Emails, Window: time.Duration(p.cfg.Sending.Cap.Days) * 24 * time.Hour},
+		Location:  sequences.Location(p.cfg.Timezone),
+		Calendars: p.calendars,
 	}
 }
 

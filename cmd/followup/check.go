@@ -20,6 +20,8 @@ func (checkCmd) Run(env *runEnv) error {
 		cat, cps := sequences.LoadCatalog(cfg.Sequences, cfg.Templates)
 		ps = append(ps, cps...)
 		ps = append(ps, checkMailboxes(cfg, cat)...)
+		_, calps := sequences.LoadCalendars(cfg.Calendars)
+		ps = append(ps, calps...)
 	}
 	if len(ps) > 0 {
 		return problemsError(ps)
@@ -43,6 +45,21 @@ func (checkCmd) Run(env *runEnv) error {
 			secret = "password in the config file (prefer password_env)"
 		}
 		fmt.Fprintf(env.stdout, "  %-12s %s via %s:%d (%s, %s)\n", m.Name, displayAddr(m.Address), m.SMTP.Host, m.SMTP.Port, m.SMTP.TLS, secret)
+	}
+	cals, _ := sequences.LoadCalendars(cfg.Calendars)
+	fmt.Fprintf(env.stdout, "calendars:\n")
+	thisYear := env.clock().Year()
+	for _, c := range cals.All() {
+		var years []string
+		for y := thisYear - 1; y <= thisYear+1; y++ {
+			if c.Covers(y) {
+				years = append(years, fmt.Sprint(y))
+			}
+		}
+		fmt.Fprintf(env.stdout, "  %-12s %s: %s\n", c.Region, c.Name, strings.Join(years, ", "))
+		if !c.Covers(thisYear + 1) {
+			fmt.Fprintf(env.stdout, "  note: %s has no %d holidays yet; add them to %s when they are announced (weekdays are used until then)\n", c.Region, thisYear+1, cfg.Calendars)
+		}
 	}
 	fmt.Fprintf(env.stdout, "sequences:\n")
 	for _, n := range names {

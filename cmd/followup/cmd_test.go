@@ -57,7 +57,7 @@ func newTestProject(t *testing.T) *testProject {
 	cfg = strings.Replace(cfg, "tls: implicit ", "tls: none ", 1)
 	// Tests run at any hour: the sending window is always open here
 	// (TestEnrollRespectsTheSendingWindow checks the real default).
-	cfg = strings.Replace(cfg, "days: [mon, tue, wed, thu, fri]\n    start: \"09:00\"\n    end: \"20:00\"", alwaysOpen, 1)
+	cfg = strings.Replace(cfg, "days: [working]\n    start: \"09:00\"\n    end: \"20:00\"", alwaysOpen, 1)
 	tp.write("followup.yaml", cfg)
 	return tp
 }

@@ -59,7 +59,7 @@ func (c previewCmd) Run(env *runEnv) error {
 	var thread []sequences.ThreadMessage
 	at := env.clock()
 	for i := 0; i < to; i++ {
-		at = seq.Steps[i].After.From(at)
+		at = seq.Due(i, at, e.Timezone, "")
 		msg, err := sequences.Compose(p.catalog.Templates, p.cfg.Language, e, seq, i, mb, thread, at)
 		if err != nil {
 			return &exitError{code: 1, msg: fmt.Sprintf("cannot render: %v", err)}
