@@ -6,6 +6,8 @@ package config
 
 import (
 	"crypto"
+	"net"
+	"net/url"
 
 	"fmt"
 	gomail "github.com/wneessen/go-mail"
@@ -34,7 +36,19 @@ type Config struct {
 	Calendars string     `yaml:"calendars"` // extra holiday calendars (optional folder)
 	Mailboxes []*Mailbox `yaml:"mailboxes"`
 	Sending   Sending    `yaml:"sending"`
+	HTTP      *HTTP      `yaml:"http"`
 	Log       Log        `yaml:"log"`
+}
+
+// HTTP is the web server candidates reach from their emails (one-click
+// unsubscribe today) and operators probe (/healthz).
+type HTTP struct {
+	Listen     string `yaml:"listen"`     // e.g. 127.0.0.1:8080, behind a TLS reverse proxy
+	PublicURL  string `yaml:"public_url"` // how candidates reach it: https://followup.example.com
+	SecretEnv  string `yaml:"secret_env"` // signs links; at least 32 characters
+	SecretFile string `yaml:"secret_file"`
+
+	Secret Secret `yaml:"-"`
 }
 
 // Database says where state is kept.
@@ -246,6 +260,9 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	if c.Sending.Batch < 1 || c.Sending.Workers < 1 || c.Sending.Retry.Attempts < 1 {
 		ps = append(ps, doc.Problemf("$.sending", "batch, workers and retry.attempts must be at least 1"))
 	}
+	if c.HTTP != nil {
+		ps = append(ps, c.HTTP.validate(doc, rel, getenv, o)...)
+	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		ps = append(ps, doc.Problemf("$.log.level", "log level %q: use debug, info, warn or error", c.Log.Level))
 	}
@@ -336,6 +353,46 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 			im.PollD = d
 		}
 	}
+	return ps
+}
+
+func (h *HTTP) validate(doc *yamlfile.Doc, rel func(string) string, getenv func(string) string, o Options) yamlfile.Problems {
+	var ps yamlfile.Problems
+	if h.Listen == "" {
+		h.Listen = "127.0.0.1:8080"
+	}
+	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
+		ps = append(ps, doc.Problemf("$.http.listen", "listen %q: write host:port, e.g. 127.0.0.1:8080", h.Listen))
+	}
+	u, err := url.Parse(h.PublicURL)
+	switch {
+	case h.PublicURL == "":
+		ps = append(ps, doc.Problemf("$.http", "http.public_url is missing: the address candidates use to reach this server, e.g. https://followup.example.com"))
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		ps = append(ps, doc.Problemf("$.http.public_url", "public_url %q is not a URL such as https://followup.example.com", h.PublicURL))
+	case u.Scheme != "https" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1":
+		ps = append(ps, doc.Problemf("$.http.public_url", "public_url must be https (RFC 8058 one-click unsubscribe requires it); put a TLS reverse proxy in front"))
+	}
+	var secret string
+	switch {
+	case (h.SecretEnv == "") == (h.SecretFile == ""):
+		ps = append(ps, doc.Problemf("$.http", "give the link-signing secret one way: secret_env or secret_file (at least 32 random characters: openssl rand -hex 32)"))
+	case h.SecretEnv != "":
+		secret = getenv(h.SecretEnv)
+		if secret == "" && !o.SkipSecrets {
+			ps = append(ps, doc.Problemf("$.http.secret_env", "environment variable %s is not set", h.SecretEnv))
+		}
+	default:
+		b, err := os.ReadFile(rel(h.SecretFile))
+		if err != nil && !o.SkipSecrets {
+			ps = append(ps, doc.Problemf("$.http.secret_file", "reading the secret: %v", err))
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if secret != "" && len(secret) < 32 {
+		ps = append(ps, doc.Problemf("$.http", "the link-signing secret is %d characters; use at least 32 (openssl rand -hex 32)", len(secret)))
+	}
+	h.Secret = Secret(secret)
 	return ps
 }
 

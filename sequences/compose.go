@@ -67,6 +67,12 @@ func Compose(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence
 	// mailbox with the subject "unsubscribe" is read by the inbox and puts
 	// the address on the suppression list.
 	msg.Headers = map[string]string{"List-Unsubscribe": "<mailto:" + mb.From.Address + "?subject=unsubscribe>"}
+	if mb.UnsubscribeURL != nil {
+		// RFC 8058: one click in the mail client unsubscribes with a POST
+		// to this URL; the https link comes first, the mailto stays.
+		msg.Headers["List-Unsubscribe"] = "<" + mb.UnsubscribeURL(e.UID) + ">, " + msg.Headers["List-Unsubscribe"]
+		msg.Headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+	}
 	if msg.Subject == "" {
 		return nil, fmt.Errorf("step %d: template %s has no subject (add \"subject:\" to its front matter, or make the step a reply)", step+1, tpl.File)
 	}

@@ -28,6 +28,9 @@ type Mailbox struct {
 	Signature *templates.Template // may be nil
 	Sender    Sender
 	Limits    Limits
+	// UnsubscribeURL, when the web server is configured, is the one-click
+	// unsubscribe link of an enrollment (by UID).
+	UnsubscribeURL func(uid string) string
 }
 
 // Domain is the part after @ of the mailbox address; it names Message-IDs.

@@ -280,3 +280,9 @@ ORDER BY m.sent_at;
 
 -- name: sent-from-since
 SELECT COUNT(*) FROM messages WHERE from_addr = ? AND status = 'sent' AND sent_at >= ?;
+
+-- name: enrollment-by-uid
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.uid = ?;

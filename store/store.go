@@ -118,6 +118,7 @@ type queries struct {
 	EnrollmentLive         *sqlx.Stmt `query:"enrollment-live"`
 	EnrollmentInsert       *sqlx.Stmt `query:"enrollment-insert"`
 	EnrollmentByID         *sqlx.Stmt `query:"enrollment-by-id"`
+	EnrollmentByUID        *sqlx.Stmt `query:"enrollment-by-uid,read"`
 	EnrollmentsOfCandidate *sqlx.Stmt `query:"enrollments-of-candidate,read"`
 	EnrollmentsToChange    *sqlx.Stmt `query:"enrollments-of-candidate"` // in write transactions
 	EnrollmentList         *sqlx.Stmt `query:"enrollment-list,read"`

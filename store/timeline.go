@@ -62,6 +62,19 @@ func (db *DB) Timeline(ctx context.Context, email string) (*Timeline, error) {
 	return &tl, nil
 }
 
+// EnrollmentByUID finds an enrollment by its public UID.
+func (db *DB) EnrollmentByUID(ctx context.Context, uid string) (sequences.Enrollment, error) {
+	var row enrollmentRow
+	err := db.q.EnrollmentByUID.GetContext(ctx, &row, uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sequences.Enrollment{}, fmt.Errorf("enrollment %s: %w", uid, ErrNotFound)
+	}
+	if err != nil {
+		return sequences.Enrollment{}, fmt.Errorf("loading enrollment %s: %w", uid, err)
+	}
+	return row.decode()
+}
+
 // ListFilter selects enrollments for `followup list`.
 type ListFilter struct {
 	Sequence string

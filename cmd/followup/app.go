@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"followup/web"
 	gomail "github.com/wneessen/go-mail"
 	"io"
 	"log/slog"
@@ -110,8 +111,13 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 			Timeout: m.SMTP.TimeoutD, RootCAs: roots, Connections: m.SMTP.Connections, DKIM: dkim,
 		}, p.log.With("mailbox", m.Name))
 		mailers = append(mailers, ml)
-		out[m.Name] = &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml,
+		mb := &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml,
 			Limits: sequences.Limits{PerMinute: m.Limits.PerMinute, PerDay: m.Limits.PerDay}}
+		if h := p.cfg.HTTP; h != nil && h.Secret != "" {
+			public, secret := h.PublicURL, []byte(h.Secret.Reveal())
+			mb.UnsubscribeURL = func(uid string) string { return web.URL(public, secret, uid) }
+		}
+		out[m.Name] = mb
 	}
 	closeAll := func() {
 		for _, ml := range mailers {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -562,5 +564,49 @@ func TestSuppressionListAndForget(t *testing.T) {
 				t.Errorf("%s still contains %q: %q", f, trace, b[max(0, i-120):min(len(b), i+60)])
 			}
 		}
+	}
+}
+
+func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
+	tp := newTestProject(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tp.write("followup.yaml", tp.read("followup.yaml")+fmt.Sprintf("\nhttp:\n  listen: %s\n  public_url: http://%s\n  secret_env: FOLLOWUP_SECRET\n", addr, addr))
+	tp.getenv = func(k string) string {
+		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40)}[k]
+	}
+	tp.now = time.Now().Add(-3 * time.Hour)
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-tp.sandbox.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing sent")
+	}
+	m := parseMail(t, tp.sandbox.Messages()[0].Data)
+	lu := m.Header.Get("List-Unsubscribe")
+	if m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(lu, "<http://"+addr+"/u/") || !strings.Contains(lu, "<mailto:") {
+		t.Fatalf("List-Unsubscribe %q, List-Unsubscribe-Post %q", lu, m.Header.Get("List-Unsubscribe-Post"))
+	}
+	link := lu[1:strings.Index(lu, ">")]
+	// The mail client's one-click POST (RFC 8058).
+	resp, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("one-click POST: %d", resp.StatusCode)
+	}
+	tp.now = time.Now()
+	if out := tp.mustRun("suppress", "list"); !strings.Contains(out, "bob@example.com") || !strings.Contains(out, "one-click") {
+		t.Errorf("after the one-click POST:\n%s", out)
 	}
 }

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"followup/web"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -50,6 +55,32 @@ func (serveCmd) Run(env *runEnv) error {
 	p.log.Info("followup serve started", "version", version, "config", p.cfg.File, "database", p.cfg.Database.Path,
 		"mailboxes", len(mbs), "watched", len(watchers), "sequences", len(p.catalog.Sequences))
 	var wg sync.WaitGroup
+	if h := p.cfg.HTTP; h != nil {
+		srv, err := web.New(db, []byte(h.Secret.Reveal()), p.log)
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		ln, err := net.Listen("tcp", h.Listen)
+		if err != nil {
+			return fmt.Errorf("web server: %w", err)
+		}
+		p.log.Info("web server listening", "addr", ln.Addr().String(), "public_url", h.PublicURL)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				p.log.Error("web server stopped", "err", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-env.ctx.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = hs.Shutdown(ctx)
+		}()
+	}
 	for _, w := range watchers {
 		wg.Add(1)
 		go func() {
