@@ -79,13 +79,13 @@ var unsubscribeTexts = map[string]unsubscribeText{
 	"zh": {
 		ConfirmTitle: "退订邮件", ConfirmText: "确认后，我们将不再给这个邮箱发送任何邮件：", Button: "确认退订",
 		Note: "如果您只是想暂时不收，也可以直接回复邮件告诉招聘顾问。", DoneTitle: "已退订",
-		DoneText: "我们不会再给您发送邮件。感谢您一直以来的关注，祝一切顺利。",
+		DoneText:     "我们不会再给您发送邮件。感谢您一直以来的关注，祝一切顺利。",
 		InvalidTitle: "链接无效", InvalidText: "这个退订链接不完整或已失效。请直接回复邮件，告诉我们不再联系您即可。",
 	},
 	"en": {
 		ConfirmTitle: "Unsubscribe", ConfirmText: "Once you confirm, we will send no more email to", Button: "Unsubscribe",
 		Note: "If you only want a break, you can also reply to the email and tell the recruiter.", DoneTitle: "You are unsubscribed",
-		DoneText: "We will not email you again. Thank you, and all the best.",
+		DoneText:     "We will not email you again. Thank you, and all the best.",
 		InvalidTitle: "This link does not work", InvalidText: "The unsubscribe link is incomplete or no longer valid. Reply to the email and ask us to stop; we will.",
 	},
 }
