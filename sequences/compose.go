@@ -33,17 +33,41 @@ func MergeData(e Enrollment, seq *Sequence, mb *Mailbox) templates.Data {
 // Compose renders step of seq for enrollment e as it would be sent from mb.
 // thread holds the enrollment's earlier sent messages (for reply steps).
 func Compose(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence, step int, mb *Mailbox, thread []ThreadMessage, now time.Time) (*mailer.Message, error) {
+	return ComposeWith(set, defaultLang, e, seq, step, mb, thread, now, Written{})
+}
+
+// Written is the recruiter's own wording for one candidate's step (an
+// approved review step); empty fields keep the template's.
+type Written struct {
+	Subject, Body string
+}
+
+// ComposeWith is Compose with the recruiter's own wording, if any.
+func ComposeWith(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence, step int, mb *Mailbox, thread []ThreadMessage, now time.Time, w Written) (*mailer.Message, error) {
 	if step < 0 || step >= len(seq.Steps) {
 		return nil, fmt.Errorf("sequence %s has no step %d (its pinned version has %d)", seq.Name, step+1, len(seq.Steps))
 	}
 	st := seq.Steps[step]
-	tpl, err := set.Lookup(st.Template, e.Language, defaultLang)
+	tpl, err := set.Lookup(ChooseTemplate(st, e.UID, step), e.Language, defaultLang)
 	if err != nil {
 		return nil, fmt.Errorf("step %d: %w", step+1, err)
 	}
-	r, err := set.Render(tpl, MergeData(e, seq, mb), mb.Signature)
+	data := MergeData(e, seq, mb)
+	r, err := set.Render(tpl, data, mb.Signature)
 	if err != nil {
 		return nil, fmt.Errorf("step %d: %w", step+1, err)
+	}
+	if w.Body != "" || w.Subject != "" {
+		subject, body := r.Subject, w.Body
+		if w.Subject != "" {
+			subject = w.Subject
+		}
+		if body == "" {
+			body = r.Text
+		}
+		if r, err = set.RenderWritten(subject, body, tpl.Lang, data, mb.Signature); err != nil {
+			return nil, fmt.Errorf("step %d (as written by the recruiter): %w", step+1, err)
+		}
 	}
 	msg := &mailer.Message{
 		From:      mb.From,
@@ -106,5 +130,6 @@ func (s *Scheduler) compose(ctx context.Context, c Claim, seq *Sequence, mb *Mai
 			return nil, err
 		}
 	}
-	return Compose(s.Templates, s.DefaultLanguage, c.Enrollment, seq, c.Step, mb, thread, now)
+	return ComposeWith(s.Templates, s.DefaultLanguage, c.Enrollment, seq, c.Step, mb, thread, now,
+		Written{Subject: c.OverrideSubject, Body: c.OverrideBody})
 }

@@ -63,7 +63,16 @@ type EnrollRequest struct {
 	// twice, an API retry) return the first enrollment instead of a new one.
 	IdempotencyKey string
 	Source         string // "cli", "import:candidates.csv:12", "api"…
+	// PoolConsent records the candidate's answer about the talent pool
+	// with the enrollment: ConsentGiven, ConsentWithdrawn, or "" (unchanged).
+	PoolConsent string
 }
+
+// Talent-pool consent answers.
+const (
+	ConsentGiven     = "given"
+	ConsentWithdrawn = "withdrawn"
+)
 
 // EnrollOutcome says what an enroll request did.
 type EnrollOutcome struct {
@@ -160,6 +169,15 @@ func (c *Catalog) Validate(req EnrollRequest, d Defaults) (EnrollRequest, *Seque
 		}
 	}
 	req.Fields = fields
+	switch strings.ToLower(strings.TrimSpace(req.PoolConsent)) {
+	case "":
+	case "yes", "y", "given", "true", "1", "是", "同意":
+		req.PoolConsent = ConsentGiven
+	case "no", "n", "withdrawn", "false", "0", "否", "不同意":
+		req.PoolConsent = ConsentWithdrawn
+	default:
+		errs = append(errs, fmt.Errorf("pool_consent %q: write yes or no", req.PoolConsent))
+	}
 	return req, seq, errors.Join(errs...)
 }
 

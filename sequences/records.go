@@ -18,6 +18,7 @@ const (
 	MsgFailed   MessageStatus = "failed"   // permanently refused
 	MsgUnknown  MessageStatus = "unknown"  // maybe delivered: the recruiter decides
 	MsgSkipped  MessageStatus = "skipped"  // deliberately not sent (a dated step whose day passed)
+	MsgReview   MessageStatus = "review"   // rendered, waiting for the recruiter's approval
 )
 
 // Message is the send record of one step.
@@ -58,6 +59,8 @@ const (
 	EvDeliveryUnknown = "delivery_unknown"
 	EvRenderFailed    = "render_failed"
 	EvSkipped         = "skipped"
+	EvReview          = "review"
+	EvApproved        = "approved"
 )
 
 // Claim is a due step taken by one sender: until it is recorded as sent,
@@ -68,6 +71,10 @@ type Claim struct {
 	MessageRow int64
 	MessageID  string
 	Attempts   int // earlier attempts that reached the server
+	// A review step approved by the recruiter, possibly with their own
+	// subject and Markdown body for this candidate.
+	Approved                      bool
+	OverrideSubject, OverrideBody string
 }
 
 // ThreadMessage is an earlier message of an enrollment's thread.
@@ -82,6 +89,7 @@ type Sent struct {
 	From, To  string
 	Subject   string
 	InReplyTo string
+	Template  string // the template (variant) it was rendered from
 	// NextDue is when the following step is due; nil when this was the last.
 	NextDue *time.Time
 }
@@ -96,6 +104,7 @@ const (
 	OutFailed                          // permanently refused: enrollment failed, address undeliverable
 	OutHeld                            // enrollment paused for a person; message recorded with Status
 	OutSkipped                         // not sent (a dated step whose day passed); the enrollment moves on (Sent.NextDue)
+	OutReview                          // a review step rendered and waiting for the recruiter's approval (Draft)
 )
 
 // Outcome is the result of handling one claim, for the store to record.
@@ -114,6 +123,8 @@ type Outcome struct {
 	Status MessageStatus
 	Event  string
 	Reason string
+	// OutReview: the rendered text the recruiter reviews.
+	Draft string
 
 	msg *mailer.Message // the message that was sent, for OnSent
 }

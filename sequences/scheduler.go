@@ -110,9 +110,9 @@ type downState struct {
 
 // Result counts what one pass did.
 type Result struct {
-	Sent, Deferred, Failed, Held, Skipped int
-	Next                                  time.Time // earliest due step left, if HasNext
-	HasNext                               bool
+	Sent, Deferred, Failed, Held, Skipped, Review int
+	Next                                          time.Time // earliest due step left, if HasNext
+	HasNext                                       bool
 }
 
 func (s *Scheduler) init() {
@@ -358,6 +358,12 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
 		return prepared{}, held(c, now, MsgDeferred, EvRenderFailed, err.Error()), false
 	}
+	if seq.Steps[c.Step].Review && !c.Approved {
+		// An unapproved review step never goes out: it waits, rendered,
+		// for `followup review approve`.
+		return prepared{}, Outcome{Claim: c, Kind: OutReview, At: now, Draft: msg.Text,
+			Sent: Sent{From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, Template: ChooseTemplate(seq.Steps[c.Step], c.Enrollment.UID, c.Step)}}, false
+	}
 	return prepared{claim: c, mb: mb, msg: msg, seq: seq}, Outcome{}, true
 }
 
@@ -411,7 +417,8 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	if sendErr == nil {
 		sent = true
 		s.mailboxUp(mb.Name)
-		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo}
+		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo,
+			Template: ChooseTemplate(p.seq.Steps[c.Step], c.Enrollment.UID, c.Step)}
 		if c.Step+1 < len(p.seq.Steps) {
 			due := p.seq.Due(c.Step+1, now, c.Enrollment.Timezone, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step+1))
 			sent.NextDue = &due
@@ -532,6 +539,8 @@ func (s *Scheduler) tally(batch []Outcome, res *Result) {
 			res.Held++
 		case OutSkipped:
 			res.Skipped++
+		case OutReview:
+			res.Review++
 		}
 	}
 }

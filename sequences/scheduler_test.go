@@ -2,6 +2,7 @@ package sequences_test
 
 import (
 	"context"
+	"fmt"
 	"mime"
 	"net/mail"
 	"os"
@@ -565,5 +566,71 @@ func TestDatedStepsFireOnTheirDayOrAreSkipped(t *testing.T) {
 	}
 	if e := h.status("li.lei@example.test"); e.Status != sequences.Finished {
 		t.Errorf("status %s", e.Status)
+	}
+}
+
+func TestReviewStepWaitsForApproval(t *testing.T) {
+	h := newHarness(t)
+	writeProject(t, h.dir, "fields: [job_title]\nsteps:\n  - template: first\n    after: 1h\n    review: true\n  - template: third\n    after: 1d\n    review: true\n")
+	h.loadCatalog()
+	h.enroll("alice@example.test", "Alice", "en")
+	h.clock.Advance(time.Hour)
+	if res := h.runOnce(); res.Sent != 0 || res.Review != 1 {
+		t.Fatalf("a review step went out unapproved: %+v", res)
+	}
+	h.clock.Advance(30 * 24 * time.Hour)
+	if res := h.runOnce(); res.Sent != 0 {
+		t.Fatalf("sent without approval a month later: %+v", res)
+	}
+	reviews, err := h.db.Reviews(context.Background())
+	if err != nil || len(reviews) != 1 || !strings.Contains(reviews[0].Draft, "Hi Alice, thanks.") || reviews[0].Subject != "Your Engineer interview" {
+		t.Fatalf("reviews: %+v %v", reviews, err)
+	}
+	// The recruiter rewrites it for Alice.
+	if _, err := h.db.Approve(context.Background(), "alice@example.test", "", "A note from Wang Min", "Hi Alice,\n\nYour **system design** answer stood out.\n", h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.runOnce(); res.Sent != 1 {
+		t.Fatalf("after approval: %+v", res)
+	}
+	m := h.smtp.Messages()[0].Data
+	if got := header(t, m, "Subject"); got != "A note from Wang Min" {
+		t.Errorf("subject %q", got)
+	}
+	if !strings.Contains(string(m), "<strong>system design</strong>") {
+		t.Error("the recruiter's Markdown was not rendered")
+	}
+	// Step 2 is rejected: never sent, the enrollment finishes.
+	h.clock.Advance(2 * 24 * time.Hour)
+	if res := h.runOnce(); res.Review != 1 {
+		t.Fatalf("step 2: %+v", res)
+	}
+	if _, err := h.db.Reject(context.Background(), "alice@example.test", "", h.clock.Now(), func(int64, int) (*time.Time, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.status("alice@example.test"); e.Status != sequences.Finished || h.smtp.Count() != 1 {
+		t.Errorf("after rejecting the last step: %s, %d sent", e.Status, h.smtp.Count())
+	}
+}
+
+func TestVariantsAreStableAndSpread(t *testing.T) {
+	st := sequences.Step{Template: "a", Variants: []string{"b"}}
+	counts := map[string]int{}
+	for i := 0; i < 400; i++ {
+		uid := fmt.Sprintf("uid%d", i)
+		v := sequences.ChooseTemplate(st, uid, 0)
+		if v != sequences.ChooseTemplate(st, uid, 0) {
+			t.Fatal("not stable")
+		}
+		counts[v]++
+	}
+	if counts["a"] < 150 || counts["b"] < 150 {
+		t.Errorf("uneven split: %v", counts)
+	}
+	h := newHarness(t)
+	writeProject(t, h.dir, "fields: [job_title]\nsteps:\n  - template: first\n    variants: [fourth, missing]\n    after: 1h\n")
+	_, ps := sequences.LoadCatalog(filepath.Join(h.dir, "sequences"), filepath.Join(h.dir, "templates"))
+	if len(ps) != 1 || !strings.Contains(ps[0].String(), `interview.yaml:4:24: step 1: no template "missing"`) {
+		t.Errorf("problems %v", ps)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,10 +26,13 @@ type Sequence struct {
 	// OnReply is what a candidate's reply does to their enrollments: "stop"
 	// (the default) or "pause" (the recruiter resumes when it makes sense,
 	// e.g. after a "yes, keep me in the talent pool").
-	OnReply        string   `json:"on_reply,omitempty"`
-	Fields         []string `json:"fields,omitempty"`
-	OptionalFields []string `json:"optional_fields,omitempty"`
-	Steps          []Step   `json:"steps"`
+	OnReply string `json:"on_reply,omitempty"`
+	// RequiresConsent enrolls only candidates who agreed to stay in the
+	// talent pool (seed 000: ask first).
+	RequiresConsent bool     `json:"requires_consent,omitempty"`
+	Fields          []string `json:"fields,omitempty"`
+	OptionalFields  []string `json:"optional_fields,omitempty"`
+	Steps           []Step   `json:"steps"`
 	// Window is when this sequence's emails may arrive, in the candidate's
 	// time zone (zero: always).
 	Window Window `json:"window"`
@@ -90,6 +94,12 @@ type Step struct {
 	// Reply sends the step as a reply in the thread of the enrollment's
 	// earlier messages: "Re: " + the first subject, In-Reply-To and References.
 	Reply bool `json:"reply,omitempty"`
+	// Review holds the rendered email for the recruiter to approve (and
+	// perhaps rewrite for this candidate) before it goes out.
+	Review bool `json:"review,omitempty"`
+	// Variants are alternative templates (A/B): each enrollment gets one of
+	// Template and Variants, chosen by its UID, the same every time.
+	Variants []string `json:"variants,omitempty"`
 }
 
 // Version identifies the content of a sequence; enrollments pin the version
@@ -121,20 +131,23 @@ func (s *Sequence) AllFields() []string {
 }
 
 type sequenceFile struct {
-	Description    string      `yaml:"description"`
-	Mailbox        string      `yaml:"mailbox"`
-	OnReply        string      `yaml:"on_reply"`
-	Fields         []string    `yaml:"fields"`
-	OptionalFields []string    `yaml:"optional_fields"`
-	Window         *WindowSpec `yaml:"window"`
-	Steps          []stepFile  `yaml:"steps"`
+	Description     string      `yaml:"description"`
+	Mailbox         string      `yaml:"mailbox"`
+	OnReply         string      `yaml:"on_reply"`
+	RequiresConsent bool        `yaml:"requires_consent"`
+	Fields          []string    `yaml:"fields"`
+	OptionalFields  []string    `yaml:"optional_fields"`
+	Window          *WindowSpec `yaml:"window"`
+	Steps           []stepFile  `yaml:"steps"`
 }
 
 type stepFile struct {
-	Template string `yaml:"template"`
-	After    string `yaml:"after"`
-	On       string `yaml:"on"`
-	Reply    bool   `yaml:"reply"`
+	Template string   `yaml:"template"`
+	Variants []string `yaml:"variants"`
+	After    string   `yaml:"after"`
+	On       string   `yaml:"on"`
+	Reply    bool     `yaml:"reply"`
+	Review   bool     `yaml:"review"`
 }
 
 var (
@@ -148,7 +161,7 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var f sequenceFile
 	doc, ps := yamlfile.Decode(file, content, &f)
-	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, OnReply: f.OnReply, File: file}
+	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, OnReply: f.OnReply, RequiresConsent: f.RequiresConsent, File: file}
 	switch f.OnReply {
 	case "", "stop", "pause":
 	default:
@@ -191,7 +204,7 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 	}
 	for i, st := range f.Steps {
 		path := fmt.Sprintf("$.steps[%d]", i)
-		step := Step{Template: st.Template, Reply: st.Reply}
+		step := Step{Template: st.Template, Reply: st.Reply, Review: st.Review, Variants: st.Variants}
 		if st.Template == "" {
 			ps = append(ps, doc.Problemf(path, "step %d has no template", i+1))
 		}
@@ -277,20 +290,46 @@ func (c *Catalog) checkSequence(s *Sequence) yamlfile.Problems {
 		if st.Template == "" {
 			continue
 		}
-		path := fmt.Sprintf("$.steps[%d].template", i)
-		versions := c.Templates.Versions(st.Template)
-		if len(versions) == 0 {
-			ps = append(ps, doc.Problemf(path, "step %d: no template %q (expected a file %s.LANG.md in the templates folder)", i+1, st.Template, st.Template))
-			continue
-		}
-		for _, t := range versions {
-			if !st.Reply && !t.HasSubject() {
-				ps.Addf(t.File, 1, 0, "no subject in the front matter, but sequence %s step %d sends it as a new email (add \"subject: ...\" or mark the step \"reply: true\")", s.Name, i+1)
+		for j, name := range st.Templates() {
+			path := fmt.Sprintf("$.steps[%d].template", i)
+			if j > 0 {
+				path = fmt.Sprintf("$.steps[%d].variants[%d]", i, j-1)
 			}
-			for _, f := range t.Fields() {
-				if !declared[f] {
-					ps.Addf(t.File, t.FieldLines[f], 0, "field %q is not provided by sequence %s (%s): add it to its \"fields\" or \"optional_fields\"", f, s.Name, s.File)
-				}
+			ps = append(ps, c.checkTemplate(s, i, st, name, path, declared, doc)...)
+		}
+	}
+	return ps
+}
+
+// Templates lists a step's template and its variants.
+func (st Step) Templates() []string { return append([]string{st.Template}, st.Variants...) }
+
+// ChooseTemplate picks the step's template for an enrollment: always the
+// same one for the same enrollment, spread evenly across enrollments.
+func ChooseTemplate(st Step, uid string, step int) string {
+	all := st.Templates()
+	if len(all) == 1 {
+		return all[0]
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s.%d", uid, step)
+	return all[h.Sum32()%uint32(len(all))]
+}
+
+func (c *Catalog) checkTemplate(s *Sequence, i int, st Step, name, path string, declared map[string]bool, doc *yamlfile.Doc) yamlfile.Problems {
+	var ps yamlfile.Problems
+	versions := c.Templates.Versions(name)
+	if len(versions) == 0 {
+		ps = append(ps, doc.Problemf(path, "step %d: no template %q (expected a file %s.LANG.md in the templates folder)", i+1, name, name))
+		return ps
+	}
+	for _, t := range versions {
+		if !st.Reply && !t.HasSubject() {
+			ps.Addf(t.File, 1, 0, "no subject in the front matter, but sequence %s step %d sends it as a new email (add \"subject: ...\" or mark the step \"reply: true\")", s.Name, i+1)
+		}
+		for _, f := range t.Fields() {
+			if !declared[f] {
+				ps.Addf(t.File, t.FieldLines[f], 0, "field %q is not provided by sequence %s (%s): add it to its \"fields\" or \"optional_fields\"", f, s.Name, s.File)
 			}
 		}
 	}

@@ -117,9 +117,18 @@ func (db *DB) enrollOne(ctx context.Context, tx *sqlx.Tx, req sequences.EnrollRe
 	var cand struct {
 		ID                  int64  `db:"id"`
 		UndeliverableReason string `db:"undeliverable_reason"`
+		PoolConsent         string `db:"pool_consent"`
 	}
-	if err := tx.StmtxContext(ctx, db.q.CandidateUpsert).GetContext(ctx, &cand, req.Email, req.Name, req.Language, req.Timezone, now, now); err != nil {
+	if err := tx.StmtxContext(ctx, db.q.CandidateUpsert).GetContext(ctx, &cand, req.Email, req.Name, req.Language, req.Timezone,
+		req.PoolConsent, req.PoolConsent, now, now, now); err != nil {
 		return sequences.EnrollOutcome{}, fmt.Errorf("saving candidate: %w", err)
+	}
+	if seq.RequiresConsent && cand.PoolConsent != sequences.ConsentGiven {
+		return sequences.EnrollOutcome{
+			Enrollment: sequences.Enrollment{CandidateID: cand.ID, Candidate: req.Candidate, Sequence: req.Sequence},
+			Reason:     "the sequence keeps people in the talent pool and needs their consent: record it with `followup consent EMAIL --given` (or a pool_consent column) first",
+			Blocked:    true,
+		}, nil
 	}
 	if cand.UndeliverableReason != "" {
 		return sequences.EnrollOutcome{

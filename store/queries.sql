@@ -3,14 +3,16 @@
 -- both SQLite and PostgreSQL accept is used here.
 
 -- name: candidate-upsert
-INSERT INTO candidates (email, name, language, timezone, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO candidates (email, name, language, timezone, pool_consent, pool_consent_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, CASE WHEN ? <> '' THEN ? ELSE NULL END, ?, ?)
 ON CONFLICT (email) DO UPDATE SET
     name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE candidates.name END,
     language = CASE WHEN excluded.language <> '' THEN excluded.language ELSE candidates.language END,
     timezone = CASE WHEN excluded.timezone <> '' THEN excluded.timezone ELSE candidates.timezone END,
+    pool_consent = CASE WHEN excluded.pool_consent <> '' THEN excluded.pool_consent ELSE candidates.pool_consent END,
+    pool_consent_at = CASE WHEN excluded.pool_consent <> '' THEN excluded.pool_consent_at ELSE candidates.pool_consent_at END,
     updated_at = excluded.updated_at
-RETURNING id, undeliverable_reason;
+RETURNING id, undeliverable_reason, pool_consent;
 
 -- name: candidate-by-email
 SELECT id, email, name, language, timezone, undeliverable_reason, undeliverable_at, created_at
@@ -118,10 +120,10 @@ VALUES (?, ?, ?, 'sending', ?, ?, ?)
 ON CONFLICT (enrollment_id, step) DO UPDATE SET
     status = 'sending', claimed_at = excluded.claimed_at, updated_at = excluded.updated_at
 WHERE messages.status = 'deferred'
-RETURNING id, attempts;
+RETURNING id, attempts, approved, override_subject, override_body;
 
 -- name: message-sent
-UPDATE messages SET status = 'sent', sent_at = ?, from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ?,
+UPDATE messages SET status = 'sent', sent_at = ?, from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ?, template = ?,
     attempts = attempts + 1, error = '', updated_at = ?
 WHERE id = ?;
 
@@ -132,7 +134,27 @@ UPDATE messages SET status = 'deferred', attempts = attempts + ?, error = ?, upd
 UPDATE messages SET status = ?, attempts = attempts + ?, error = ?, updated_at = ? WHERE id = ?;
 
 -- name: message-details
-UPDATE messages SET from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ? WHERE id = ?;
+UPDATE messages SET from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ?, template = ? WHERE id = ?;
+
+-- name: message-review
+UPDATE messages SET status = 'review', draft = ?, subject = ?, from_addr = ?, to_addr = ?, template = ?, updated_at = ?
+WHERE id = ?;
+
+-- name: reviews-pending
+SELECT m.id, m.enrollment_id, m.step, m.subject, m.draft, m.template, m.created_at, c.email, c.name, e.sequence
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id JOIN candidates c ON c.id = e.candidate_id
+WHERE m.status = 'review'
+ORDER BY m.created_at;
+
+-- name: review-approve
+UPDATE messages SET status = 'deferred', approved = 1, override_subject = ?, override_body = ?, updated_at = ?
+WHERE id = ? AND status = 'review';
+
+-- name: pool-consent
+UPDATE candidates SET pool_consent = ?, pool_consent_at = ?, updated_at = ? WHERE email = ?;
+
+-- name: pool-consent-get
+SELECT pool_consent FROM candidates WHERE email = ?;
 
 -- name: message-assume-sent
 UPDATE messages SET status = 'sent', sent_at = ?, error = '', updated_at = ? WHERE id = ?;
@@ -286,3 +308,15 @@ SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.s
        e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
 FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
 WHERE e.uid = ?;
+
+-- name: variant-report
+-- Per step and template (variant): messages sent, and how many of those
+-- enrollments got a human answer after it.
+SELECT e.sequence AS sequence, m.step AS step, m.template AS template, COUNT(*) AS sent,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
+                             WHERE i.enrollment_id = e.id AND i.kind IN ('reply', 'not_interested')
+                               AND i.received_at >= m.sent_at) THEN 1 ELSE 0 END) AS replied
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+WHERE m.status = 'sent'
+GROUP BY e.sequence, m.step, m.template
+ORDER BY e.sequence, m.step, m.template;

@@ -49,8 +49,11 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func
 			}
 			c := sequences.Claim{Enrollment: e, Step: e.NextStep, MessageID: msgID(e)}
 			var got struct {
-				ID       int64 `db:"id"`
-				Attempts int   `db:"attempts"`
+				ID              int64  `db:"id"`
+				Attempts        int    `db:"attempts"`
+				Approved        bool   `db:"approved"`
+				OverrideSubject string `db:"override_subject"`
+				OverrideBody    string `db:"override_body"`
 			}
 			err = claim.GetContext(ctx, &got, e.ID, e.NextStep, c.MessageID, now, now, now)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -66,6 +69,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, limit int, msgID func
 				return fmt.Errorf("claiming step %d of enrollment %d: %w", e.NextStep+1, e.ID, err)
 			}
 			c.MessageRow, c.Attempts = got.ID, got.Attempts
+			c.Approved, c.OverrideSubject, c.OverrideBody = got.Approved, got.OverrideSubject, got.OverrideBody
 			claims = append(claims, c)
 		}
 		return nil
@@ -90,7 +94,12 @@ func (db *DB) Settle(ctx context.Context, outcomes []sequences.Outcome) error {
 			case sequences.OutHeld:
 				err = db.hold(ctx, tx, o.Claim, o.Status, o.Event, o.Reason, o.At)
 				if err == nil && o.Sent.Subject != "" { // what was (maybe) sent, for the timeline and threading
-					_, err = tx.StmtxContext(ctx, db.q.MessageDetails).ExecContext(ctx, o.Sent.From, o.Sent.To, o.Sent.Subject, o.Sent.InReplyTo, o.Claim.MessageRow)
+					_, err = tx.StmtxContext(ctx, db.q.MessageDetails).ExecContext(ctx, o.Sent.From, o.Sent.To, o.Sent.Subject, o.Sent.InReplyTo, o.Sent.Template, o.Claim.MessageRow)
+				}
+			case sequences.OutReview:
+				_, err = tx.StmtxContext(ctx, db.q.MessageReview).ExecContext(ctx, o.Draft, o.Sent.Subject, o.Sent.From, o.Sent.To, o.Sent.Template, utc(o.At), o.Claim.MessageRow)
+				if err == nil {
+					err = db.event(ctx, tx, o.Claim.Enrollment.CandidateID, &o.Claim.Enrollment.ID, sequences.EvReview, fmt.Sprintf("step %d waits for review", o.Claim.Step+1), o.At)
 				}
 			default:
 				err = fmt.Errorf("unknown outcome kind %d", o.Kind)
@@ -111,7 +120,7 @@ func (db *DB) recordSent(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, s 
 	if s.NextDue == nil {
 		finished = 1
 	}
-	if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, at, c.MessageRow); err != nil {
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, s.Template, at, c.MessageRow); err != nil {
 		return fmt.Errorf("recording sent message %s: %w", c.MessageID, err)
 	}
 	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {

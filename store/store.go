@@ -134,6 +134,12 @@ type queries struct {
 	MessageDefer           *sqlx.Stmt `query:"message-defer"`
 	MessageSetStatus       *sqlx.Stmt `query:"message-set-status"`
 	MessageDetails         *sqlx.Stmt `query:"message-details"`
+	MessageReview          *sqlx.Stmt `query:"message-review"`
+	ReviewsPending         *sqlx.Stmt `query:"reviews-pending,read"`
+	ReviewApprove          *sqlx.Stmt `query:"review-approve"`
+	PoolConsent            *sqlx.Stmt `query:"pool-consent"`
+	PoolConsentGet         *sqlx.Stmt `query:"pool-consent-get"`
+	VariantReport          *sqlx.Stmt `query:"variant-report,read"`
 	MessageAssumeSent      *sqlx.Stmt `query:"message-assume-sent"`
 	MessageResetAttempts   *sqlx.Stmt `query:"message-reset-attempts"`
 	MessageGet             *sqlx.Stmt `query:"message-get"`

@@ -255,6 +255,40 @@ func (t *Template) Render(md goldmark.Markdown, data Data, signature *Template, 
 	return r, nil
 }
 
+// RenderWritten renders a body the recruiter wrote for one candidate (an
+// approved review step): their Markdown is used as written, with the
+// sender's signature and the usual layout.
+func (s *Set) RenderWritten(subject, body, lang string, data Data, signature *Template) (Rendered, error) {
+	r := Rendered{Subject: strings.TrimSpace(subject)}
+	if strings.ContainsAny(r.Subject, "\r\n") {
+		return r, ErrHeaderInjection
+	}
+	bodyHTML, bodyText, err := toParts(s.md, []byte(body))
+	if err != nil {
+		return r, err
+	}
+	var sigHTML, sigText string
+	if signature != nil {
+		escaped := make(map[string]string, len(data))
+		for k, v := range data {
+			escaped[k] = escapeMarkdown(v)
+		}
+		sb, err := executeBody(signature, escaped)
+		if err != nil {
+			return r, err
+		}
+		if sigHTML, sigText, err = toParts(s.md, sb); err != nil {
+			return r, err
+		}
+	}
+	r.Text = bodyText
+	if sigText != "" {
+		r.Text += "\n-- \n" + sigText
+	}
+	r.HTML = layout(lang, r.Subject, bodyHTML, sigHTML)
+	return r, nil
+}
+
 func executeBody(t *Template, data map[string]string) ([]byte, error) {
 	var b bytes.Buffer
 	if err := t.body.Execute(&b, data); err != nil {

@@ -610,3 +610,22 @@ func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
 		t.Errorf("after the one-click POST:\n%s", out)
 	}
 }
+
+func TestTalentPoolNeedsConsent(t *testing.T) {
+	tp := newTestProject(t)
+	out, err := tp.run("enroll", "carol@example.com", "-s", "talent-pool-warmup", "-n", "Carol")
+	if exitCode(err) != 1 || !strings.Contains(out, "needs their consent") {
+		t.Fatalf("without consent: %v\n%s", err, out)
+	}
+	tp.mustRun("enroll", "carol@example.com", "-s", "talent-pool-warmup", "-n", "Carol", "--consent")
+	tp.mustRun("consent", "carol@example.com", "--withdrawn")
+	if out := tp.mustRun("show", "carol@example.com"); !strings.Contains(out, "talent-pool consent withdrawn") || !strings.Contains(out, "stopped") {
+		t.Errorf("after withdrawing:\n%s", out)
+	}
+	if out, err := tp.run("enroll", "carol@example.com", "-s", "talent-pool-warmup"); exitCode(err) != 1 || !strings.Contains(out, "consent") {
+		t.Errorf("re-enrolled after withdrawing: %v %s", err, out)
+	}
+	if out := tp.mustRun("report"); !strings.Contains(out, "Nothing sent yet") {
+		t.Errorf("report: %s", out)
+	}
+}

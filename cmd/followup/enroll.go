@@ -14,6 +14,7 @@ type enrollCmd struct {
 	TZ       string            `name:"tz" help:"Candidate's time zone (IANA, e.g. Asia/Shanghai); default from the config."`
 	Mailbox  string            `short:"m" help:"Mailbox to send from; default: the sequence's, else the first in the config."`
 	Field    map[string]string `short:"f" mapsep:"none" help:"A field for the templates, as name=value (repeat it): -f job_title=工程师 -f strengths=…"`
+	Consent  bool              `help:"The candidate agreed to stay in the talent pool (needed by sequences with requires_consent)."`
 }
 
 func (c enrollCmd) Run(env *runEnv) error {
@@ -23,7 +24,7 @@ func (c enrollCmd) Run(env *runEnv) error {
 	}
 	req, _, err := p.catalog.Validate(sequences.EnrollRequest{
 		Candidate: sequences.Candidate{Email: c.Email, Name: c.Name, Language: c.Lang, Timezone: c.TZ},
-		Sequence:  c.Sequence, Mailbox: c.Mailbox, Fields: c.Field, Source: "cli",
+		Sequence:  c.Sequence, Mailbox: c.Mailbox, Fields: c.Field, Source: "cli", PoolConsent: consentFlag(c.Consent),
 	}, p.cfg.Defaults())
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("cannot enroll %s:\n%v", c.Email, err)}
@@ -47,4 +48,11 @@ func (c enrollCmd) Run(env *runEnv) error {
 	}
 	fmt.Fprintf(env.stdout, "Enrolled %s in %s: step 1 due %s.\n", req.Email, req.Sequence, p.localTime(*o.Enrollment.NextDueAt))
 	return nil
+}
+
+func consentFlag(given bool) string {
+	if given {
+		return sequences.ConsentGiven
+	}
+	return ""
 }

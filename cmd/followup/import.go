@@ -212,14 +212,14 @@ func rowKey(r sequences.EnrollRequest) string {
 
 // columns maps header positions.
 type columns struct {
-	email, name, lang, tz, seq, mailbox int
-	fields                              map[int]string
+	email, name, lang, tz, seq, mailbox, consent int
+	fields                                       map[int]string
 }
 
-var knownColumns = map[string]bool{"email": true, "name": true, "language": true, "timezone": true, "sequence": true, "mailbox": true}
+var knownColumns = map[string]bool{"email": true, "name": true, "language": true, "timezone": true, "sequence": true, "mailbox": true, "pool_consent": true}
 
 func parseHeader(h []string, needSequence bool) (columns, error) {
-	c := columns{email: -1, name: -1, lang: -1, tz: -1, seq: -1, mailbox: -1, fields: map[int]string{}}
+	c := columns{email: -1, name: -1, lang: -1, tz: -1, seq: -1, mailbox: -1, consent: -1, fields: map[int]string{}}
 	seen := map[string]bool{}
 	for i, raw := range h {
 		name := strings.ToLower(strings.TrimSpace(raw))
@@ -246,6 +246,8 @@ func parseHeader(h []string, needSequence bool) (columns, error) {
 			c.seq = i
 		case "mailbox":
 			c.mailbox = i
+		case "pool_consent":
+			c.consent = i
 		default:
 			c.fields[i] = name
 		}
@@ -268,7 +270,7 @@ func (c columns) request(rec []string, seq string) sequences.EnrollRequest {
 	}
 	req := sequences.EnrollRequest{
 		Candidate: sequences.Candidate{Email: get(c.email), Name: get(c.name), Language: get(c.lang), Timezone: get(c.tz)},
-		Sequence:  seq, Mailbox: get(c.mailbox), Fields: map[string]string{},
+		Sequence:  seq, Mailbox: get(c.mailbox), Fields: map[string]string{}, PoolConsent: get(c.consent),
 	}
 	if s := strings.TrimSpace(get(c.seq)); s != "" {
 		req.Sequence = s

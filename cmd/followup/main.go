@@ -34,6 +34,9 @@ type cli struct {
 	Inbox    inboxCmd    `cmd:"" help:"Check mailbox access, or see how saved emails are classified."`
 	Suppress suppressCmd `cmd:"" help:"The suppression list: addresses that are never mailed again."`
 	Forget   forgetCmd   `cmd:"" help:"Erase a candidate's personal data everywhere (PIPL, GDPR)."`
+	Review   reviewCmd   `cmd:"" help:"Steps marked for review: list, approve (optionally in your own words), reject."`
+	Consent  consentCmd  `cmd:"" help:"Record whether a candidate agreed to stay in the talent pool."`
+	Report   reportCmd   `cmd:"" help:"Reports: reply rates per step and variant."`
 	Demo     demoCmd     `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
