@@ -116,8 +116,12 @@ type IMAP struct {
 	Server `yaml:",inline"`
 	Folder string `yaml:"folder"` // default INBOX
 	Poll   string `yaml:"poll"`   // how often to look when the server has no IDLE
+	// MaxAge bounds how old the last complete read of the mailbox may be
+	// when a follow-up leaves; an older one is refreshed first (default 1m).
+	MaxAge string `yaml:"max_age"`
 
-	PollD time.Duration `yaml:"-"`
+	PollD   time.Duration `yaml:"-"`
+	MaxAgeD time.Duration `yaml:"-"`
 }
 
 // Sending tunes the scheduler.
@@ -351,6 +355,14 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 			ps = append(ps, doc.Problemf(path+".imap.poll", "bad duration %q (e.g. 1m; at least 1s)", im.Poll))
 		} else {
 			im.PollD = d
+		}
+		if im.MaxAge == "" {
+			im.MaxAge = "1m"
+		}
+		if d, err := time.ParseDuration(im.MaxAge); err != nil || d < 0 {
+			ps = append(ps, doc.Problemf(path+".imap.max_age", "bad duration %q (e.g. 1m)", im.MaxAge))
+		} else {
+			im.MaxAgeD = d
 		}
 	}
 	return ps

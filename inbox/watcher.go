@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -55,6 +57,58 @@ type Watcher struct {
 	// Notify, if set, tells the recruiter about a candidate's answer (a
 	// reply, not interested, unsubscribe) once it is recorded.
 	Notify func(ctx context.Context, in Inbound) error
+
+	reqOnce  sync.Once
+	syncReq  chan chan error // Fresh asks the session for a sync now
+	lastSync atomic.Int64    // unix nanoseconds of the last complete sync
+}
+
+func (w *Watcher) requests() chan chan error {
+	w.reqOnce.Do(func() { w.syncReq = make(chan chan error) })
+	return w.syncReq
+}
+
+// LastSync is when the mailbox was last read completely.
+func (w *Watcher) LastSync() time.Time {
+	n := w.lastSync.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// ErrNotWatching is returned by Fresh when the mailbox cannot be read now.
+var ErrNotWatching = errors.New("the mailbox is not being read right now")
+
+// Fresh makes sure the mailbox was read at most maxAge ago, reading it now
+// if needed: the scheduler's guard against sending a follow-up to someone
+// whose reply is sitting unread in the recruiter's inbox.
+func (w *Watcher) Fresh(ctx context.Context, maxAge time.Duration) error {
+	if last := w.LastSync(); !last.IsZero() && time.Since(last) <= maxAge {
+		return nil
+	}
+	reply := make(chan error, 1)
+	wait := 2 * w.Server.Timeout
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case w.requests() <- reply:
+	case <-t.C:
+		return ErrNotWatching
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-t.C:
+		return ErrNotWatching
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run watches until ctx is cancelled, reconnecting with backoff.
@@ -197,11 +251,27 @@ func (w *Watcher) session(ctx context.Context) error {
 	}
 	idle := c.Caps().Has(imap.CapIdle) || c.Caps().Has(imap.CapIMAP4rev2)
 	w.Log.Info("watching mailbox", "folder", w.Folder, "messages", sel.NumMessages, "idle", idle)
+	var pending []chan error
 	for {
-		if err := w.sync(ctx, c, sel.UIDValidity); err != nil {
+		err := w.sync(ctx, c, sel.UIDValidity)
+		if err == nil {
+			w.lastSync.Store(time.Now().UnixNano())
+		}
+		for _, p := range pending {
+			p <- err
+		}
+		pending = nil
+		if err != nil {
 			return err
 		}
-		if err := w.wait(ctx, c, idle, newMail); err != nil {
+		req, err := w.wait(ctx, c, idle, newMail)
+		if req != nil {
+			pending = append(pending, req)
+		}
+		if err != nil {
+			if req != nil {
+				req <- err
+			}
 			return err
 		}
 		if ctx.Err() != nil {
@@ -218,30 +288,36 @@ func (w *Watcher) session(ctx context.Context) error {
 // wait blocks until new mail may be there: IDLE until the server reports it
 // or the poll interval passes (then IDLE stops for the watchdog NOOP), or a
 // plain sleep when the server cannot IDLE.
-func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, idle bool, newMail <-chan struct{}) error {
+//
+// A request from Fresh also ends the wait; it is returned so the caller
+// answers it after the next sync.
+func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, idle bool, newMail <-chan struct{}) (chan error, error) {
 	t := time.NewTimer(w.Poll)
 	defer t.Stop()
+	var req chan error
 	if !idle {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
+		case req = <-w.requests():
 		case <-c.Closed():
-			return errors.New("the server closed the connection")
+			return nil, errors.New("the server closed the connection")
 		}
-		return nil
+		return req, nil
 	}
 	cmd, err := c.Idle()
 	if err != nil {
-		return fmt.Errorf("starting IDLE: %w", err)
+		return nil, fmt.Errorf("starting IDLE: %w", err)
 	}
 	select {
 	case <-ctx.Done():
 	case <-t.C:
 	case <-newMail:
+	case req = <-w.requests():
 	case <-c.Closed():
-		return errors.New("the server closed the connection")
+		return nil, errors.New("the server closed the connection")
 	}
-	return timed(ctx, c, w.Server.Timeout, func() error {
+	return req, timed(ctx, c, w.Server.Timeout, func() error {
 		if err := cmd.Close(); err != nil {
 			return err
 		}

@@ -37,6 +37,9 @@ type world struct {
 	sent  map[string]string
 	clock *sequences.FakeClock
 	user  *imapmemserver.User
+	sched *sequences.Scheduler
+	sb    *mailer.Sandbox
+	caps  imap.CapSet
 }
 
 func newWorld(t *testing.T, candidates ...string) *world {
@@ -93,8 +96,16 @@ func newWorld(t *testing.T, candidates ...string) *world {
 	if res, err := sched.RunOnce(ctx); err != nil || res.Sent != len(candidates) {
 		t.Fatalf("sending step 1: %+v %v", res, err)
 	}
+	w.sched, w.sb = sched, sb
 	w.startIMAP()
 	return w
+}
+
+func (w *world) capSet() imap.CapSet {
+	if w.caps != nil {
+		return w.caps
+	}
+	return imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
 }
 
 func (w *world) startIMAP() {
@@ -108,7 +119,7 @@ func (w *world) startIMAP() {
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         w.capSet(),
 		InsecureAuth: true,
 		Logger:       log.New(io.Discard, "", 0), // connections closed by the test are not news
 	})
@@ -309,5 +320,40 @@ func TestWatcherActsOnRepliesBouncesAndUnsubscribes(t *testing.T) {
 	}
 	if e := w.enrollment("frank@example.com"); e.Status != sequences.Stopped {
 		t.Errorf("frank: %s", e.Status)
+	}
+}
+
+// A reply that lands a second before a step is due stops the step: before
+// sending, the scheduler makes the watcher read the mailbox if its last
+// read is older than the bound (here: any age), even though the server has
+// no IDLE and the watcher would otherwise look only once an hour.
+func TestReplyJustBeforeADueStepStopsIt(t *testing.T) {
+	w := newWorld(t, "alice@example.com")
+	w.caps = imap.CapSet{imap.CapIMAP4rev1: {}} // no IDLE: only polling
+	w.startIMAP()
+	host, port, _ := net.SplitHostPort(w.imap)
+	wt := &inbox.Watcher{Name: "m", Folder: "INBOX", Poll: time.Hour, Own: []string{recruiter}, Store: w.db,
+		Server: inbox.Server{Host: host, Port: atoi(port), TLS: "none", Username: recruiter, Password: "pw", Timeout: 5 * time.Second}}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { wt.Run(ctx); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	for wt.LastSync().IsZero() { // the first read of the (empty) mailbox
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := w.sb.Count()
+
+	w.deliver(fmt.Sprintf("From: alice@example.com\nTo: %s\nSubject: Re: Hello\nMessage-ID: <late1@example.com>\nIn-Reply-To: <%s>\n\nYes, let's talk.\n", recruiter, w.sent["alice@example.com"]))
+	w.clock.Advance(7*24*time.Hour + time.Minute) // step 2 is due now
+	w.sched.Guard = func(ctx context.Context, mailbox string) error { return wt.Fresh(ctx, 0) }
+	res, err := w.sched.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 0 || w.sb.Count() != before {
+		t.Fatalf("step 2 went out after the reply: %+v", res)
+	}
+	if e := w.enrollment("alice@example.com"); e.Status != sequences.Stopped {
+		t.Errorf("alice: %s", e.Status)
 	}
 }

@@ -91,6 +91,10 @@ type Scheduler struct {
 	// Calendars give regional working days (holidays, 调休) for business-day
 	// delays and working-day windows.
 	Calendars *Calendars
+	// Guard, if set, makes sure the mailbox was read recently (reading it
+	// now if not) before a message leaves, so a reply that has just arrived
+	// stops the step. An error defers the step a minute.
+	Guard func(ctx context.Context, mailbox string) error
 	// OnSent, if set, is called after each message is recorded as sent.
 	OnSent func(Claim, *mailer.Message)
 
@@ -401,6 +405,14 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 			return giveBack(c, now, "")
 		}
 		now = s.Clock.Now()
+	}
+	// The inbox must be fresh: a reply delivered a second ago is read (and
+	// stops the enrollment) before this message can leave.
+	if s.Guard != nil {
+		if err := s.Guard(context.WithoutCancel(ctx), mb.Name); err != nil {
+			return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: now.Add(time.Minute),
+				Reason: "cannot confirm the candidate has not replied (" + err.Error() + ")"}
+		}
 	}
 	// Last look, just before the message leaves: a reply recorded by the
 	// inbox since the claim stops it.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"followup/mailer"
 	"followup/sequences"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -107,38 +109,85 @@ func imapServer(im *config.IMAP) (inbox.Server, error) {
 
 type inboxClassifyCmd struct {
 	Files []string `arg:"" help:"Saved emails (.eml)." type:"existingfile"`
+	Text  bool     `help:"Readable text instead of one JSON object per file."`
+}
+
+// classified is one line of `followup inbox classify`: a stable JSON shape
+// for people debugging a misfiled message, and for tests.
+type classified struct {
+	File          string   `json:"file"`
+	Kind          string   `json:"kind"` // reply, autoreply, bounce, complaint, unsubscribe, other
+	NotInterested bool     `json:"not_interested"`
+	Permanent     bool     `json:"permanent"` // a hard bounce
+	Recipient     string   `json:"recipient,omitempty"`
+	Status        string   `json:"status,omitempty"`
+	ReturnDate    string   `json:"return_date,omitempty"`
+	InReplyTo     []string `json:"in_reply_to,omitempty"`
+	Text          string   `json:"text,omitempty"`
+	Reason        string   `json:"reason"`
+	Error         string   `json:"error,omitempty"`
+}
+
+func classifyFile(path string, rules inbox.Rules) classified {
+	out := classified{File: path, Kind: "other"}
+	fh, err := os.Open(path)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	defer fh.Close()
+	p, err := inbox.Parse(fh, 0)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	cl := inbox.Classify(p, rules)
+	out.Reason, out.InReplyTo, out.Text = cl.Reason, p.InReplyTo, cl.Reply
+	switch cl.Kind {
+	case inbox.KindAutoReply:
+		out.Kind = "autoreply"
+	case inbox.KindNotInterested:
+		out.Kind, out.NotInterested = "reply", true
+	default:
+		out.Kind = string(cl.Kind)
+	}
+	if cl.Bounce != nil {
+		out.Permanent, out.Recipient, out.Status = cl.Bounce.Hard, cl.Bounce.Recipient, cl.Bounce.Status
+	}
+	if cl.ReturnDate != nil {
+		out.ReturnDate = cl.ReturnDate.Format("2006-01-02")
+	}
+	return out
 }
 
 func (c inboxClassifyCmd) Run(env *runEnv) error {
 	rules := inbox.DefaultRules()
 	bad := 0
+	enc := json.NewEncoder(env.stdout)
+	enc.SetEscapeHTML(false)
 	for _, f := range c.Files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return err
-		}
-		p, err := inbox.Parse(fh, 10<<20)
-		fh.Close()
-		if err != nil {
+		r := classifyFile(f, rules)
+		if r.Error != "" {
 			bad++
-			fmt.Fprintf(env.stdout, "%s: cannot read: %v\n", f, err)
+		}
+		if !c.Text {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
 			continue
 		}
-		cl := inbox.Classify(p, rules)
-		fmt.Fprintf(env.stdout, "%s: %s (%s)\n", f, cl.Kind, cl.Reason)
-		fmt.Fprintf(env.stdout, "  from %s, subject %q\n", p.From.String(), p.Subject)
-		if cl.Bounce != nil {
-			kind := "soft"
-			if cl.Bounce.Hard {
-				kind = "hard"
-			}
-			fmt.Fprintf(env.stdout, "  %s bounce for %s: %s %s\n", kind, cl.Bounce.Recipient, cl.Bounce.Status, firstLine(cl.Bounce.Diagnostic))
+		fmt.Fprintf(env.stdout, "%s: %s (%s)\n", f, r.Kind, r.Reason)
+		if r.Error != "" {
+			fmt.Fprintf(env.stdout, "  cannot read: %s\n", r.Error)
 		}
-		if cl.ReturnDate != nil {
-			fmt.Fprintf(env.stdout, "  back on %s\n", cl.ReturnDate.Format("2006-01-02"))
+		if r.Recipient != "" {
+			fmt.Fprintf(env.stdout, "  bounce for %s: %s (permanent: %v)\n", r.Recipient, r.Status, r.Permanent)
 		}
-		if cl.Reply != "" {
-			fmt.Fprintf(env.stdout, "  says: %s\n", strings.ReplaceAll(strings.TrimSpace(cl.Reply), "\n", "\n        "))
+		if r.ReturnDate != "" {
+			fmt.Fprintf(env.stdout, "  back on %s\n", r.ReturnDate)
+		}
+		if r.Text != "" {
+			fmt.Fprintf(env.stdout, "  says: %s\n", strings.ReplaceAll(strings.TrimSpace(r.Text), "\n", "\n        "))
 		}
 	}
 	if bad > 0 {
@@ -220,4 +269,25 @@ func quoteText(s string) string {
 		return ""
 	}
 	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
+}
+
+// inboxGuard makes the scheduler confirm, before each send, that the
+// sending mailbox was read recently (imap.max_age), reading it now if not.
+// Mailboxes without IMAP settings have nothing to check.
+func (p *project) inboxGuard(ws []*inbox.Watcher) func(context.Context, string) error {
+	byName := map[string]*inbox.Watcher{}
+	for _, w := range ws {
+		byName[w.Name] = w
+	}
+	return func(ctx context.Context, mailbox string) error {
+		w, ok := byName[mailbox]
+		if !ok {
+			return nil
+		}
+		maxAge := time.Minute
+		if m := p.cfg.Mailbox(mailbox); m != nil && m.IMAP != nil {
+			maxAge = m.IMAP.MaxAgeD
+		}
+		return w.Fresh(ctx, maxAge)
+	}
 }

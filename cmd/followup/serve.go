@@ -52,6 +52,7 @@ func (serveCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
+	sched.Guard = p.inboxGuard(watchers)
 	p.log.Info("followup serve started", "version", version, "config", p.cfg.File, "database", p.cfg.Database.Path,
 		"mailboxes", len(mbs), "watched", len(watchers), "sequences", len(p.catalog.Sequences))
 	var wg sync.WaitGroup
