@@ -1,17 +1,19 @@
 package main
 
 import (
-	"golang.org/x/text/width"
-
 	"context"
+	"encoding/base64"
 	"fmt"
-	"followup/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/text/width"
+
+	"followup/config"
+	"followup/inbox"
 	"followup/mailer"
 	"followup/sequences"
 	"followup/store"
@@ -23,7 +25,8 @@ type demoCmd struct {
 	Speed float64 `help:"Simulated seconds per real second (without --once): 86400 shows a day a second." default:"86400"`
 }
 
-const demoConfig = `# Followup demo configuration: one mailbox sending to an in-process sandbox.
+const demoConfig = `# Followup demo configuration: one mailbox sending to an in-process SMTP
+# sandbox and reading replies from an in-process IMAP sandbox.
 company: "示例科技 Example Tech"
 language: zh-CN
 timezone: Asia/Shanghai
@@ -37,9 +40,21 @@ mailboxes:
       port: %d
       tls: none
       timeout: 10s
+    imap:
+      host: 127.0.0.1
+      port: %d
+      tls: none
+      username: wangmin@followup.test
+      password: demo
+      poll: 1s
+      max_age: 0s   # the demo's clock races ahead: read the inbox before every send
 sending:
   workers: 2
 `
+
+// demoReplier is the sample candidate who answers the first email, so the
+// demo shows a reply stopping a sequence.
+const demoReplier = "li.lei@followup.test"
 
 func (c demoCmd) Run(env *runEnv) error {
 	dir := c.Dir
@@ -56,11 +71,16 @@ func (c demoCmd) Run(env *runEnv) error {
 		return fmt.Errorf("starting the sandbox mail server: %w", err)
 	}
 	defer sandbox.Close()
+	imapBox, err := inbox.StartSandbox("127.0.0.1:0", "wangmin@followup.test", "demo")
+	if err != nil {
+		return fmt.Errorf("starting the sandbox IMAP server: %w", err)
+	}
+	defer imapBox.Close()
 	if _, err := writeStarter(dir, true); err != nil {
 		return err
 	}
 	cfgPath := filepath.Join(dir, "followup.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(demoConfig, sandbox.Addr().Port)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(demoConfig, sandbox.Addr().Port, imapBox.Addr().Port)), 0o644); err != nil {
 		return err
 	}
 	denv := *env
@@ -128,10 +148,48 @@ func (c demoCmd) Run(env *runEnv) error {
 		local := m.Date.In(sequences.Location(cl.Enrollment.Timezone)).Format("Mon 2006-01-02 15:04 MST")
 		fmt.Fprintf(env.stdout, "%s  → %s %s %s %d/%d\n", padRight(local, 26), padRight(m.To.Address, 26), padRight(m.Subject, 44),
 			cl.Enrollment.Sequence, cl.Step+1, steps[cl.Enrollment.Sequence])
+		if m.To.Address == demoReplier && cl.Step == 0 {
+			// Li Lei answers from his mail client; the reply lands in the
+			// recruiter's mailbox and goes through the real inbox path.
+			reply := fmt.Sprintf("From: 李雷 <%s>\nTo: %s\nSubject: =?UTF-8?B?%s?=\nMessage-ID: <demo-reply-1@followup.test>\nIn-Reply-To: <%s>\nReferences: <%s>\nDate: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n谢谢王老师这么具体的反馈！我愿意留在人才库，有合适的机会再联系我。\n\n------------------ 原始邮件 ------------------\n发件人: \"王敏\" <%s>\n\n李雷，您好：……\n",
+				demoReplier, m.From.Address, base64.StdEncoding.EncodeToString([]byte("回复："+m.Subject)), m.MessageID, m.MessageID,
+				time.Now().Format(time.RFC1123Z), m.From.Address)
+			if err := imapBox.Deliver(reply); err != nil {
+				p.log.Error("demo reply", "err", err)
+			}
+		}
 	}
 
+	watchers, err := p.watchers(db, mbs)
+	if err != nil {
+		return err
+	}
+	sched.Guard = p.inboxGuard(watchers)
+	for _, w := range watchers {
+		w.Processed = func(in inbox.Inbound, recorded bool) {
+			if !recorded {
+				return
+			}
+			outMu.Lock()
+			defer outMu.Unlock()
+			effect := "logged"
+			switch {
+			case in.Action.Stop:
+				effect = "their sequences stop"
+			case in.Action.Pause:
+				effect = "their sequences pause"
+			}
+			fmt.Fprintf(env.stdout, "%s  ← %s %s %s: %q — %s\n", padRight("", 26), padRight(in.From, 26), padRight("", 44), strings.ReplaceAll(in.Kind, "_", "-"), snippetText(in.Text, 24), effect)
+		}
+	}
 	ctx, cancel := context.WithCancel(env.ctx)
 	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range watchers {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = w.Run(ctx) }()
+	}
+	defer wg.Wait()
 	done := make(chan error, 1)
 	go func() { done <- sched.Run(ctx) }()
 	if c.Once {
@@ -190,8 +248,16 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 		fmt.Fprintf(env.stdout, "  %-28s %d\n", s.Sequence, s.N)
 		total += s.N
 	}
-	captured := sandbox.Messages()
-	fmt.Fprintf(env.stdout, "  %-28s %d (the sandbox received %d)\n", "total", total, len(captured))
+	var captured []mailer.Captured
+	notes := 0
+	for _, m := range sandbox.Messages() {
+		if m.To[0] == "wangmin@followup.test" { // a note to the recruiter about a reply
+			notes++
+			continue
+		}
+		captured = append(captured, m)
+	}
+	fmt.Fprintf(env.stdout, "  %-28s %d (the sandbox received %d, plus %d note(s) to the recruiter about replies)\n", "total", total, len(captured), notes)
 	mailDir := filepath.Join(dir, "mail")
 	if err := os.MkdirAll(mailDir, 0o755); err != nil {
 		return err
@@ -228,6 +294,14 @@ func padRight(s string, n int) string {
 		return s
 	}
 	return s + strings.Repeat(" ", n-w)
+}
+
+func snippetText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 type discard struct{}
