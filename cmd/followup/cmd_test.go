@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,8 +92,33 @@ func (tp *testProject) run(args ...string) (string, error) {
 	return tp.runCtx(context.Background(), args...)
 }
 
+// syncBuffer is the test's terminal: commands write to it from several
+// goroutines (logs and output), as they may to a real one.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(x string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(x)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func (tp *testProject) runCtx(ctx context.Context, args ...string) (string, error) {
-	var out bytes.Buffer
+	var out syncBuffer
 	env := &runEnv{ctx: ctx, stdout: &out, stderr: &out, getenv: tp.getenvOr(), now: func() time.Time { return tp.now }}
 	if tp.dir != "" {
 		args = append([]string{"--config", filepath.Join(tp.dir, "followup.yaml")}, args...)
