@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,4 +278,44 @@ func logout(c *imapclient.Client) {
 func (s *MailServer) String() string {
 	return fmt.Sprintf("smtp %s:%d (smtps %d), imap %s:%d (imaps %d), domain %s",
 		s.Host, s.SMTPPort, s.SMTPSPort, s.Host, s.IMAPPort, s.IMAPSPort, s.Domain)
+}
+
+// RestartIMAP stops Dovecot, waits down seconds, and starts it again (the
+// same configuration, mail kept), so tests can check that clients reconnect
+// and catch up. Postfix's deliveries wait in its queue meanwhile.
+func (s *MailServer) RestartIMAP(t testing.TB, down time.Duration) {
+	t.Helper()
+	dir := os.Getenv("FOLLOWUP_TEST_DIR")
+	if dir == "" {
+		t.Skip("testenv: FOLLOWUP_TEST_DIR is not set; cannot restart Dovecot")
+	}
+	conf := dir + "/dovecot.conf"
+	if out, err := exec.Command("dovecot", "-c", conf, "stop").CombinedOutput(); err != nil {
+		t.Fatalf("stopping dovecot: %v: %s", err, out)
+	}
+	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.IMAPPort))
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) { // wait until it is really gone
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(down)
+	cmd := exec.Command("dovecot", "-c", conf)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("starting dovecot again: %v", err)
+	}
+	for time.Now().Before(deadline.Add(15 * time.Second)) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("dovecot did not come back")
 }
