@@ -119,6 +119,10 @@ type IMAP struct {
 	// MaxAge bounds how old the last complete read of the mailbox may be
 	// when a follow-up leaves; an older one is refreshed first (default 1m).
 	MaxAge string `yaml:"max_age"`
+	// SaveSent appends a copy of each sent message to the Sent folder (for
+	// providers that do not file SMTP-sent mail there themselves).
+	SaveSent   bool   `yaml:"save_sent"`
+	SentFolder string `yaml:"sent_folder"` // default: the folder marked \Sent
 
 	PollD   time.Duration `yaml:"-"`
 	MaxAgeD time.Duration `yaml:"-"`

@@ -1,6 +1,7 @@
 package sequences
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type Mailbox struct {
 	// UnsubscribeURL, when the web server is configured, is the one-click
 	// unsubscribe link of an enrollment (by UID).
 	UnsubscribeURL func(uid string) string
+	// Archive, if set, keeps a copy of each sent message (the mailbox's Sent
+	// folder over IMAP); it must not block.
+	Archive func(raw []byte)
 }
 
 // Domain is the part after @ of the mailbox address; it names Message-IDs.
@@ -542,6 +546,14 @@ func (s *Scheduler) tally(batch []Outcome, res *Result) {
 				"step", o.Claim.Step+1, "message_id", o.Claim.MessageID, "subject", o.Sent.Subject)
 			if s.OnSent != nil {
 				s.OnSent(o.Claim, o.msg)
+			}
+			if mb := s.Mailboxes[o.Claim.Enrollment.Mailbox]; mb != nil && mb.Archive != nil && o.msg != nil {
+				if built, err := o.msg.Build(); err == nil {
+					var buf bytes.Buffer
+					if _, err := built.WriteTo(&buf); err == nil {
+						mb.Archive(buf.Bytes())
+					}
+				}
 			}
 		case OutDeferred:
 			res.Deferred++

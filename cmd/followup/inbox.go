@@ -291,3 +291,22 @@ func (p *project) inboxGuard(ws []*inbox.Watcher) func(context.Context, string) 
 		return w.Fresh(ctx, maxAge)
 	}
 }
+
+// sentArchives sets up the Sent-folder copies of mailboxes with
+// imap.save_sent, and hooks them to their mailboxes.
+func (p *project) sentArchives(mbs map[string]*sequences.Mailbox) ([]*inbox.SentArchive, error) {
+	var out []*inbox.SentArchive
+	for _, m := range p.cfg.Mailboxes {
+		if m.IMAP == nil || !m.IMAP.SaveSent || mbs[m.Name] == nil {
+			continue
+		}
+		srv, err := imapServer(m.IMAP)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox %s: %w", m.Name, err)
+		}
+		a := inbox.NewSentArchive(srv, m.IMAP.SentFolder, version, p.log.With("mailbox", m.Name), 1000)
+		mbs[m.Name].Archive = a.Save
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -53,6 +53,10 @@ func (serveCmd) Run(env *runEnv) error {
 		return err
 	}
 	sched.Guard = p.inboxGuard(watchers)
+	archives, err := p.sentArchives(mbs)
+	if err != nil {
+		return err
+	}
 	p.log.Info("followup serve started", "version", version, "config", p.cfg.File, "database", p.cfg.Database.Path,
 		"mailboxes", len(mbs), "watched", len(watchers), "sequences", len(p.catalog.Sequences))
 	var wg sync.WaitGroup
@@ -81,6 +85,10 @@ func (serveCmd) Run(env *runEnv) error {
 			defer cancel()
 			_ = hs.Shutdown(ctx)
 		}()
+	}
+	for _, a := range archives {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.Run(env.ctx) }()
 	}
 	for _, w := range watchers {
 		wg.Add(1)
