@@ -1,9 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/emersion/go-msgauth/dkim"
+
 	"encoding/base64"
 	"fmt"
+	"followup/web"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -28,7 +39,22 @@ func TestSendThroughPostfix(t *testing.T) {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	ca := os.Getenv(testenv.EnvCAFile)
+	// DKIM: a fresh RSA key; its public half is what DNS would publish.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	tp.write("dkim.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	dnsTXT := "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)
+	// The web server for one-click unsubscribes, reachable at its URL.
+	var webHandler http.Handler
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { webHandler.ServeHTTP(w, r) }))
+	defer ws.Close()
+	secret := strings.Repeat("k", 40)
 	tp.write("followup.yaml", fmt.Sprintf(`company: "示例科技"
+http: {public_url: %[6]s, secret_env: FOLLOWUP_TEST_WEB_SECRET}
 sending:
   window: {days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", end: "24:00"}
 mailboxes:
@@ -36,11 +62,17 @@ mailboxes:
     from: "王敏 <recruiter@%[1]s>"
     signature: "{{.sender_name}} · 招聘经理"
     smtp: {host: %[2]s, port: %[3]d, tls: starttls, username: recruiter@%[1]s, password_env: FOLLOWUP_TEST_PASSWORD, ca_file: %[4]s}
+    dkim: {selector: fu2026, private_key_file: dkim.pem}
   - name: implicit
     from: "Wang Min <recruiter2@%[1]s>"
     smtp: {host: %[2]s, port: %[5]d, tls: implicit, username: recruiter2@%[1]s, password_env: FOLLOWUP_TEST_PASSWORD, ca_file: %[4]s}
-`, srv.Domain, srv.Host, srv.SMTPPort, ca, srv.SMTPSPort))
-	tp.getenv = os.Getenv
+`, srv.Domain, srv.Host, srv.SMTPPort, ca, srv.SMTPSPort, ws.URL))
+	tp.getenv = func(k string) string {
+		if k == "FOLLOWUP_TEST_WEB_SECRET" {
+			return secret
+		}
+		return os.Getenv(k)
+	}
 	for _, u := range []string{"alice@" + srv.Domain, "bob@" + srv.Domain} {
 		srv.ClearMailbox(t, u)
 	}
@@ -61,6 +93,11 @@ mailboxes:
 		t.Fatal(err)
 	}
 	defer db.Close()
+	webSrv, err := web.New(db, []byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webHandler = webSrv.Handler()
 	mbs, closeAll, err := p.mailboxes(1)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +163,31 @@ mailboxes:
 			}
 			if first.Header.Get("Received") == "" {
 				t.Error("no Received header: the message did not go through Postfix")
+			}
+			if lu := first.Header.Get("List-Unsubscribe"); !strings.HasPrefix(lu, "<"+ws.URL+"/u/") || !strings.Contains(lu, "<mailto:") ||
+				first.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+				t.Errorf("List-Unsubscribe %q", lu)
+			}
+			if tt.user == "alice" { // the mailbox with a DKIM key
+				vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw[0]), &dkim.VerifyOptions{LookupTXT: func(domain string) ([]string, error) {
+					if domain != "fu2026._domainkey."+srv.Domain {
+						return nil, fmt.Errorf("no TXT record for %s", domain)
+					}
+					return []string{dnsTXT}, nil
+				}})
+				if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != srv.Domain {
+					t.Errorf("DKIM after Postfix and Dovecot: %+v %v", vs, err)
+				}
+				// The candidate's mail client unsubscribes in one click.
+				lu := first.Header.Get("List-Unsubscribe")
+				resp, err := http.Post(lu[1:strings.Index(lu, ">")], "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("one-click POST: %v %v", resp, err)
+				}
+				resp.Body.Close()
+				if list, _ := db.Suppressions(context.Background()); len(list) != 1 || list[0].Email != "alice@"+srv.Domain {
+					t.Errorf("suppressions after the one-click POST: %+v", list)
+				}
 			}
 		})
 	}
