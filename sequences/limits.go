@@ -2,6 +2,7 @@ package sequences
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -92,20 +93,59 @@ func (s *Scheduler) releaseDaily(mb *Mailbox) {
 }
 
 // capWait says until when a candidate must wait under the frequency cap
-// (zero when they may get an email now).
+// (zero when they may get an email now). It counts what the database has
+// recorded and what this process sent that the recorder has not committed
+// yet.
 func (s *Scheduler) capWait(ctx context.Context, candidateID int64, now time.Time) (time.Time, error) {
 	if s.Cap.Emails <= 0 {
 		return time.Time{}, nil
 	}
-	sent, err := s.Store.SentTo(ctx, candidateID, now.Add(-s.Cap.Window))
+	since := now.Add(-s.Cap.Window)
+	recorded, err := s.Store.SentTo(ctx, candidateID, since)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if len(sent) < s.Cap.Emails {
+	seen := map[string]bool{}
+	var times []time.Time
+	for _, r := range recorded {
+		seen[r.MessageID] = true
+		times = append(times, r.At)
+	}
+	s.mu.Lock()
+	var keep []SentRecord
+	for _, r := range s.recent[candidateID] {
+		if r.At.After(since) {
+			keep = append(keep, r)
+			if !seen[r.MessageID] {
+				times = append(times, r.At)
+			}
+		}
+	}
+	if len(keep) == 0 {
+		delete(s.recent, candidateID)
+	} else {
+		s.recent[candidateID] = keep
+	}
+	s.mu.Unlock()
+	if len(times) < s.Cap.Emails {
 		return time.Time{}, nil
 	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 	// The oldest email that counts must leave the window first.
-	return sent[len(sent)-s.Cap.Emails].Add(s.Cap.Window + time.Minute), nil
+	return times[len(times)-s.Cap.Emails].Add(s.Cap.Window + time.Minute), nil
+}
+
+// noteSent remembers a send until the recorder has committed it.
+func (s *Scheduler) noteSent(candidateID int64, messageID string, at time.Time) {
+	if s.Cap.Emails <= 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.recent == nil {
+		s.recent = map[int64][]SentRecord{}
+	}
+	s.recent[candidateID] = append(s.recent[candidateID], SentRecord{MessageID: messageID, At: at})
+	s.mu.Unlock()
 }
 
 // inFlight keeps one message per candidate in flight at a time, so two

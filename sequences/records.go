@@ -77,6 +77,12 @@ type Claim struct {
 	OverrideSubject, OverrideBody string
 }
 
+// SentRecord is one message sent to a candidate (for the frequency cap).
+type SentRecord struct {
+	MessageID string    `db:"message_id"`
+	At        time.Time `db:"sent_at"`
+}
+
 // ThreadMessage is an earlier message of an enrollment's thread.
 type ThreadMessage struct {
 	MessageID string `db:"message_id"`
@@ -148,8 +154,9 @@ type Store interface {
 	Version(ctx context.Context, id int64) (*Sequence, error)
 	// Status reads an enrollment's current status.
 	Status(ctx context.Context, enrollmentID int64) (Status, error)
-	// SentTo lists when messages went to a candidate after since.
-	SentTo(ctx context.Context, candidateID int64, since time.Time) ([]time.Time, error)
+	// SentTo lists the messages that went to a candidate after since,
+	// oldest first.
+	SentTo(ctx context.Context, candidateID int64, since time.Time) ([]SentRecord, error)
 	// SentFrom counts the messages a sender address sent since `since`.
 	SentFrom(ctx context.Context, from string, since time.Time) (int, error)
 }

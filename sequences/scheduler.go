@@ -106,9 +106,10 @@ type Scheduler struct {
 	wake     chan struct{}
 	versions sync.Map // version id → *Sequence
 	mu       sync.Mutex
-	down     map[string]downState // mailbox → when to try again
-	limiters map[string]*limiter  // mailbox → rate and daily count
-	flying   map[int64]bool       // candidates with a message in flight
+	down     map[string]downState   // mailbox → when to try again
+	limiters map[string]*limiter    // mailbox → rate and daily count
+	flying   map[int64]bool         // candidates with a message in flight
+	recent   map[int64][]SentRecord // sends not yet known to be recorded, for the cap
 }
 
 type downState struct {
@@ -354,13 +355,6 @@ func (s *Scheduler) prepare(ctx context.Context, c Claim) (prepared, Outcome, bo
 	if next := seq.Window.Next(now, loc, cal, key); next.After(now) {
 		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: next, Reason: "outside the sending window"}, false
 	}
-	if until, err := s.capWait(db, c.Enrollment.CandidateID, now); err != nil {
-		return prepared{}, giveBack(c, now, "could not check the frequency cap: "+err.Error()), false
-	} else if !until.IsZero() {
-		until = seq.Window.Next(until, loc, cal, key)
-		return prepared{}, Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until,
-			Reason: fmt.Sprintf("frequency cap: %d emails in %s", s.Cap.Emails, s.Cap.Window)}, false
-	}
 	msg, err := s.compose(db, c, seq, mb, now)
 	if err != nil {
 		s.Log.Error("cannot compose message; enrollment paused", "email", c.Enrollment.Email, "sequence", c.Enrollment.Sequence, "step", c.Step+1, "err", err)
@@ -392,6 +386,16 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: now.Add(time.Minute), Reason: "another email to this candidate is being sent"}
 	}
 	defer s.endFlight(c.Enrollment.CandidateID)
+	// The frequency cap, counted with this candidate's sends still on their
+	// way to the database.
+	if until, err := s.capWait(context.WithoutCancel(ctx), c.Enrollment.CandidateID, now); err != nil {
+		return giveBack(c, now, "could not check the frequency cap: "+err.Error())
+	} else if !until.IsZero() {
+		loc, cal := Location(c.Enrollment.Timezone), p.seq.Calendar(c.Enrollment.Timezone)
+		until = p.seq.Window.Next(until, loc, cal, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step))
+		return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: until,
+			Reason: fmt.Sprintf("frequency cap: %d emails in %s", s.Cap.Emails, s.Cap.Window)}
+	}
 	if next, ok, err := s.takeDaily(context.WithoutCancel(ctx), mb, now); err != nil {
 		return giveBack(c, now, "could not count today's sends: "+err.Error())
 	} else if !ok {
@@ -409,6 +413,14 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 			return giveBack(c, now, "")
 		}
 		now = s.Clock.Now()
+	}
+	// The window again, at the moment of sending: a rate-limit wait or a
+	// long queue may have carried it past closing time.
+	{
+		loc, cal := Location(c.Enrollment.Timezone), p.seq.Calendar(c.Enrollment.Timezone)
+		if next := p.seq.Window.Next(now, loc, cal, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step)); next.After(now) {
+			return Outcome{Claim: c, Kind: OutDeferred, At: now, Until: next, Reason: "outside the sending window"}
+		}
 	}
 	// The inbox must be fresh: a reply delivered a second ago is read (and
 	// stops the enrollment) before this message can leave.
@@ -432,6 +444,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	now = s.Clock.Now()
 	if sendErr == nil {
 		sent = true
+		s.noteSent(c.Enrollment.CandidateID, c.MessageID, now)
 		s.mailboxUp(mb.Name)
 		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo,
 			Template: ChooseTemplate(p.seq.Steps[c.Step], c.Enrollment.UID, c.Step)}

@@ -3,6 +3,7 @@ package sequences_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"mime"
 	"net/mail"
 	"os"
@@ -632,5 +633,93 @@ func TestVariantsAreStableAndSpread(t *testing.T) {
 	_, ps := sequences.LoadCatalog(filepath.Join(h.dir, "sequences"), filepath.Join(h.dir, "templates"))
 	if len(ps) != 1 || !strings.Contains(ps[0].String(), `interview.yaml:4:24: step 1: no template "missing"`) {
 		t.Errorf("problems %v", ps)
+	}
+}
+
+// Property: over random schedules (random delays, time zones, enrollment
+// times, candidates in several sequences), no email is ever sent outside
+// the candidate's working-day window, and no candidate ever gets more than
+// the cap in any period of its length.
+func TestNoSendOutsideTheWindowAndNoCapExceeded(t *testing.T) {
+	cals, ps := sequences.LoadCalendars("")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	zones := []string{"Asia/Shanghai", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo"}
+	units := []string{"m", "h", "d", "bd"}
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 42))
+			h := newHarness(t)
+			for s := 0; s < 3; s++ {
+				var b strings.Builder
+				b.WriteString("fields: [job_title]\nsteps:\n")
+				for i := 0; i < 2+rng.IntN(4); i++ {
+					fmt.Fprintf(&b, "  - template: first\n    after: %d%s\n", 1+rng.IntN(5), units[rng.IntN(len(units))])
+				}
+				os.WriteFile(filepath.Join(h.dir, "sequences", fmt.Sprintf("r%d.yaml", s)), []byte(b.String()), 0o644)
+			}
+			h.loadCatalog()
+			h.catalog.SetDefaultWindow(sequences.DefaultWindow)
+			h.catalog.UseCalendars(cals)
+			cap := sequences.Cap{Emails: 2, Window: 3 * 24 * time.Hour}
+			h.sched.Cap, h.sched.Calendars = cap, cals
+			tzOf := map[string]string{}
+			sent := map[string][]time.Time{}
+			h.sched.OnSent = func(c sequences.Claim, m *mailer.Message) {
+				loc := sequences.Location(c.Enrollment.Timezone)
+				if !sequences.DefaultWindow.Contains(m.Date, loc, cals.For(c.Enrollment.Timezone)) {
+					t.Errorf("%s got mail at %s, outside the window", c.Enrollment.Email, m.Date.In(loc).Format("Mon 2006-01-02 15:04 MST"))
+				}
+				sent[c.Enrollment.Email] = append(sent[c.Enrollment.Email], m.Date)
+			}
+			for i := 0; i < 25; i++ {
+				email := fmt.Sprintf("c%d@example.test", i)
+				tzOf[email] = zones[rng.IntN(len(zones))]
+				for s := 0; s < 3; s++ {
+					if rng.IntN(2) == 0 {
+						continue
+					}
+					h.clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(40*24)) * time.Hour))
+					req, _, err := h.catalog.Validate(sequences.EnrollRequest{Candidate: sequences.Candidate{Email: email, Name: "X", Timezone: tzOf[email]},
+						Sequence: fmt.Sprintf("r%d", s), Fields: map[string]string{"job_title": "x"}},
+						sequences.Defaults{Language: "en", Mailbox: "recruiter", Mailboxes: []string{"recruiter"}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := h.db.Enroll(context.Background(), []sequences.EnrollRequest{req}, h.catalog.Sequences, h.clock.Now()); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			h.clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC))
+			for i := 0; i < 5000; i++ {
+				res := h.runOnce()
+				if !res.HasNext {
+					break
+				}
+				if res.Next.After(h.clock.Now()) {
+					h.clock.Set(res.Next)
+				}
+			}
+			total := 0
+			for email, times := range sent {
+				total += len(times)
+				for i := range times {
+					n := 0
+					for _, u := range times {
+						if !u.Before(times[i]) && u.Before(times[i].Add(cap.Window)) {
+							n++
+						}
+					}
+					if n > cap.Emails {
+						t.Errorf("%s got %d emails within %v from %v", email, n, cap.Window, times[i])
+					}
+				}
+			}
+			if total < 20 {
+				t.Errorf("only %d emails sent: the property was barely exercised", total)
+			}
+		})
 	}
 }

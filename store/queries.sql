@@ -296,7 +296,7 @@ UPDATE candidates SET soft_bounces = soft_bounces + 1, updated_at = ? WHERE id =
 SELECT status FROM enrollments WHERE id = ?;
 
 -- name: sent-to-candidate-since
-SELECT m.sent_at FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+SELECT m.message_id, m.sent_at FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
 WHERE e.candidate_id = ? AND m.status = 'sent' AND m.sent_at > ?
 ORDER BY m.sent_at;
 

@@ -235,8 +235,8 @@ func (db *DB) Status(ctx context.Context, enrollmentID int64) (sequences.Status,
 
 // SentTo lists when messages went to a candidate after since, oldest first
 // (for the frequency cap).
-func (db *DB) SentTo(ctx context.Context, candidateID int64, since time.Time) ([]time.Time, error) {
-	var out []time.Time
+func (db *DB) SentTo(ctx context.Context, candidateID int64, since time.Time) ([]sequences.SentRecord, error) {
+	var out []sequences.SentRecord
 	if err := db.q.SentToCandidateSince.SelectContext(ctx, &out, candidateID, utc(since)); err != nil {
 		return nil, fmt.Errorf("counting messages to candidate %d: %w", candidateID, err)
 	}
