@@ -9,6 +9,7 @@ import (
 func TestWindowNext(t *testing.T) {
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	ny, _ := time.LoadLocation("America/New_York")
+	ldn, _ := time.LoadLocation("Europe/London")
 	w := DefaultWindow
 	tests := []struct {
 		name string
@@ -23,6 +24,9 @@ func TestWindowNext(t *testing.T) {
 		{"friday night", time.Date(2026, 11, 27, 22, 0, 0, 0, sh), sh, "2026-11-30 09"},
 		{"saturday", time.Date(2026, 11, 28, 12, 0, 0, 0, sh), sh, "2026-11-30 09"},
 		{"DST change weekend", time.Date(2026, 3, 7, 12, 0, 0, 0, ny), ny, "2026-03-09 09"},
+		{"London clocks go forward", time.Date(2026, 3, 28, 21, 0, 0, 0, ldn), ldn, "2026-03-30 09"},
+		{"London clocks go back", time.Date(2026, 10, 24, 23, 30, 0, 0, ldn), ldn, "2026-10-26 09"},
+		{"New York evening before DST ends", time.Date(2026, 10, 30, 20, 30, 0, 0, ny), ny, "2026-11-02 09"},
 		{"UTC instant, Shanghai night", time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC), sh, "2026-11-24 09"},
 	}
 	for _, tt := range tests {
