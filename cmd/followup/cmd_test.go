@@ -18,6 +18,7 @@ import (
 
 	"followup/mailer"
 	"followup/sequences"
+	"followup/store"
 )
 
 // testProject is a project made by `followup init`, with its mailbox
@@ -445,22 +446,8 @@ func TestUnknownDeliveryThenResume(t *testing.T) {
 	tp := newTestProject(t)
 	tp.write("followup.yaml", strings.Replace(tp.read("followup.yaml"), "timeout: 30s", "timeout: 1s", 1))
 	tp.mustRun("enroll", "li.lei@example.com", "-s", "rejected-after-interview", "-n", "李雷", "-f", "job_title=工程师", "-f", "strengths=清晰", "-f", "gaps=经验")
-	p, err := tp.env().loadProject(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := p.openDB(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	mbs, closeAll, err := p.mailboxes(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll()
-	clock := sequences.NewFakeClock(tp.now)
-	sched := p.scheduler(db, mbs, clock)
+	w := tp.wire(tp.now)
+	clock, sched := w.clock, w.sched
 	tp.sandbox.SetFault(func(stage, _ string) error {
 		if stage == "DATA" {
 			time.Sleep(2 * time.Second) // the server takes the message but answers too late
@@ -501,16 +488,9 @@ func TestRejectedMessageHoldsWithoutBlamingTheAddress(t *testing.T) {
 		}
 		return nil
 	})
-	p, err := tp.env().loadProject(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, _ := p.openDB(context.Background())
-	defer db.Close()
-	mbs, closeAll, _ := p.mailboxes(1)
-	defer closeAll()
-	clock := sequences.NewFakeClock(tp.now.Add(3 * time.Hour))
-	if res, err := p.scheduler(db, mbs, clock).RunOnce(context.Background()); err != nil || res.Held != 1 {
+	w := tp.wire(tp.now.Add(3 * time.Hour))
+	db := w.db
+	if res, err := w.sched.RunOnce(context.Background()); err != nil || res.Held != 1 {
 		t.Fatalf("%+v %v", res, err)
 	}
 	tl, _ := db.Timeline(context.Background(), "bob@example.com")
@@ -654,4 +634,34 @@ func TestTalentPoolNeedsConsent(t *testing.T) {
 	if out := tp.mustRun("report"); !strings.Contains(out, "Nothing sent yet") {
 		t.Errorf("report: %s", out)
 	}
+}
+
+// wired is a project's sending side built as serve builds it, on a fake
+// clock, for tests that drive the scheduler step by step.
+type wired struct {
+	p     *project
+	db    *store.DB
+	mbs   map[string]*sequences.Mailbox
+	clock *sequences.FakeClock
+	sched *sequences.Scheduler
+}
+
+func (tp *testProject) wire(start time.Time) *wired {
+	tp.t.Helper()
+	p, err := tp.env().loadProject(true)
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	db, err := p.openDB(context.Background())
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	tp.t.Cleanup(func() { db.Close() })
+	mbs, closeAll, err := p.mailboxes(1)
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	tp.t.Cleanup(closeAll)
+	clock := sequences.NewFakeClock(start)
+	return &wired{p: p, db: db, mbs: mbs, clock: clock, sched: p.scheduler(db, mbs, clock)}
 }

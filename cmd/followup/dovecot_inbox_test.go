@@ -12,7 +12,6 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"followup/internal/testenv"
-	"followup/sequences"
 )
 
 // TestInboxSurvivesRealWorldMail runs the inbox against real Dovecot and
@@ -43,22 +42,8 @@ mailboxes:
 		tp.mustRun("enroll", c, "-s", "post-interview-thanks", "-n", "Test", "-l", "en", "-f", "job_title=SRE")
 		tp.mustRun("enroll", c, "-s", "offer-declined", "-n", "Test", "-l", "en", "-f", "job_title=SRE")
 	}
-	p, err := tp.env().loadProject(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := p.openDB(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	mbs, closeAll, err := p.mailboxes(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll()
-	clock := sequences.NewFakeClock(tp.now.Add(3 * time.Hour))
-	sched := p.scheduler(db, mbs, clock)
+	w := tp.wire(tp.now.Add(3 * time.Hour))
+	p, db, mbs, sched := w.p, w.db, w.mbs, w.sched
 	if res, err := sched.RunOnce(context.Background()); err != nil || res.Sent != 3 {
 		t.Fatalf("step 1: %+v %v", res, err)
 	}

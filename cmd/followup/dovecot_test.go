@@ -53,22 +53,8 @@ mailboxes:
 		tp.mustRun("enroll", email, "-s", "rejected-after-interview", "-n", "韩梅梅", "-l", "zh-CN",
 			"-f", "job_title=产品经理", "-f", "strengths=需求分析扎实", "-f", "gaps=B端经验少")
 	}
-	p, err := tp.env().loadProject(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := p.openDB(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	mbs, closeAll, err := p.mailboxes(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll()
-	clock := sequences.NewFakeClock(tp.now)
-	sched := p.scheduler(db, mbs, clock)
+	w := tp.wire(tp.now)
+	p, db, mbs, clock, sched := w.p, w.db, w.mbs, w.clock, w.sched
 	clock.Advance(4 * time.Hour)
 	if res, err := sched.RunOnce(context.Background()); err != nil || res.Sent != 2 {
 		t.Fatalf("step 1: %+v %v", res, err)

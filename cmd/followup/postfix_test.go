@@ -84,27 +84,13 @@ mailboxes:
 	enroll("bob@"+srv.Domain, "Bob Smith", "en", "implicit")
 	enroll("nobody@"+srv.Domain, "Nobody", "en", "starttls") // unknown to Postfix: refused at RCPT
 
-	p, err := tp.env().loadProject(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := p.openDB(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	w := tp.wire(tp.now)
+	db, clock, sched := w.db, w.clock, w.sched
 	webSrv, err := web.New(db, []byte(secret), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	webHandler = webSrv.Handler()
-	mbs, closeAll, err := p.mailboxes(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll()
-	clock := sequences.NewFakeClock(tp.now)
-	sched := p.scheduler(db, mbs, clock)
 	for _, d := range []time.Duration{4 * time.Hour, 7 * 24 * time.Hour} {
 		clock.Advance(d)
 		res, err := sched.RunOnce(context.Background())

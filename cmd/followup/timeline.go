@@ -19,15 +19,10 @@ type listCmd struct {
 }
 
 func (c listCmd) Run(env *runEnv) error {
-	p, err := env.loadProject(false)
-	if err != nil {
-		return err
-	}
-	db, err := p.openDB(env.ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	return env.withDB(func(p *project, db dbT) error { return c.run(env, p, db) })
+}
+
+func (c listCmd) run(env *runEnv, p *project, db dbT) error {
 	rows, err := db.List(env.ctx, store.ListFilter{Sequence: c.Sequence, Status: c.Status, Limit: c.Limit})
 	if err != nil {
 		return err
@@ -74,15 +69,10 @@ type showCmd struct {
 }
 
 func (c showCmd) Run(env *runEnv) error {
-	p, err := env.loadProject(false)
-	if err != nil {
-		return err
-	}
-	db, err := p.openDB(env.ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	return env.withDB(func(p *project, db dbT) error { return c.run(env, p, db) })
+}
+
+func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	email, err := sequences.NormalizeEmail(c.Email)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
@@ -220,19 +210,14 @@ func (c resumeCmd) Run(env *runEnv) error {
 }
 
 func (env *runEnv) act(a actionArgs, verb string, do func(*store.DB, *project, store.Action) ([]store.Changed, error)) error {
-	p, err := env.loadProject(false)
-	if err != nil {
-		return err
-	}
 	email, err := sequences.NormalizeEmail(a.Email)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
-	db, err := p.openDB(env.ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	return env.withDB(func(p *project, db dbT) error { return env.report(a, verb, email, db, p, do) })
+}
+
+func (env *runEnv) report(a actionArgs, verb, email string, db dbT, p *project, do func(*store.DB, *project, store.Action) ([]store.Changed, error)) error {
 	changed, err := do(db, p, store.Action{Email: email, Sequence: a.Sequence})
 	if errors.Is(err, store.ErrUndecided) {
 		return &exitError{code: 1, msg: err.Error()}
