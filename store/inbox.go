@@ -87,15 +87,7 @@ func (db *DB) MatchAddress(ctx context.Context, email string) (inbox.Target, boo
 
 // OldestEnrollment is when the oldest live enrollment started.
 func (db *DB) OldestEnrollment(ctx context.Context) (time.Time, bool, error) {
-	var t time.Time
-	err := db.q.OldestLiveEnrollment.GetContext(ctx, &t)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("finding the oldest enrollment: %w", err)
-	}
-	return t, true, nil
+	return optionalTime(ctx, db.q.OldestLiveEnrollment, "finding the oldest enrollment")
 }
 
 // Record logs one inbound message and applies its action, with the

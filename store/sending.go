@@ -265,13 +265,18 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]sequences.En
 
 // NextDue is the earliest due time of an active enrollment.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return optionalTime(ctx, db.q.NextDue, "finding the next due step")
+}
+
+// optionalTime runs a query for at most one timestamp.
+func optionalTime(ctx context.Context, q *sqlx.Stmt, what string) (time.Time, bool, error) {
 	var t time.Time
-	err := db.q.NextDue.GetContext(ctx, &t)
+	err := q.GetContext(ctx, &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("finding the next due step: %w", err)
+		return time.Time{}, false, fmt.Errorf("%s: %w", what, err)
 	}
 	return t, true, nil
 }
