@@ -121,6 +121,14 @@ func (c *Catalog) Validate(req EnrollRequest, d Defaults) (EnrollRequest, *Seque
 	} else {
 		req.Language = lang
 	}
+	seq, err := c.Sequence(req.Sequence)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	// The candidate's zone, else the sequence's, else the project's.
+	if req.Timezone == "" && seq != nil {
+		req.Timezone = seq.Timezone
+	}
 	if req.Timezone == "" {
 		req.Timezone = d.Timezone
 	}
@@ -128,10 +136,6 @@ func (c *Catalog) Validate(req EnrollRequest, d Defaults) (EnrollRequest, *Seque
 		if _, err := time.LoadLocation(req.Timezone); err != nil || strings.EqualFold(req.Timezone, "local") {
 			errs = append(errs, fmt.Errorf("timezone: unknown time zone %q (use an IANA name such as Asia/Shanghai or Europe/London)", req.Timezone))
 		}
-	}
-	seq, err := c.Sequence(req.Sequence)
-	if err != nil {
-		errs = append(errs, err)
 	}
 	if req.Mailbox == "" && seq != nil {
 		req.Mailbox = seq.Mailbox

@@ -29,10 +29,13 @@ type Sequence struct {
 	OnReply string `json:"on_reply,omitempty"`
 	// RequiresConsent enrolls only candidates who agreed to stay in the
 	// talent pool (seed 000: ask first).
-	RequiresConsent bool     `json:"requires_consent,omitempty"`
-	Fields          []string `json:"fields,omitempty"`
-	OptionalFields  []string `json:"optional_fields,omitempty"`
-	Steps           []Step   `json:"steps"`
+	RequiresConsent bool `json:"requires_consent,omitempty"`
+	// Timezone is the zone of candidates enrolled without one (before the
+	// project's default).
+	Timezone       string   `json:"timezone,omitempty"`
+	Fields         []string `json:"fields,omitempty"`
+	OptionalFields []string `json:"optional_fields,omitempty"`
+	Steps          []Step   `json:"steps"`
 	// Window is when this sequence's emails may arrive, in the candidate's
 	// time zone (zero: always).
 	Window Window `json:"window"`
@@ -135,6 +138,7 @@ type sequenceFile struct {
 	Mailbox         string      `yaml:"mailbox"`
 	OnReply         string      `yaml:"on_reply"`
 	RequiresConsent bool        `yaml:"requires_consent"`
+	Timezone        string      `yaml:"timezone"`
 	Fields          []string    `yaml:"fields"`
 	OptionalFields  []string    `yaml:"optional_fields"`
 	Window          *WindowSpec `yaml:"window"`
@@ -161,7 +165,12 @@ func ParseSequence(file string, content []byte) (*Sequence, *yamlfile.Doc, yamlf
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	var f sequenceFile
 	doc, ps := yamlfile.Decode(file, content, &f)
-	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, OnReply: f.OnReply, RequiresConsent: f.RequiresConsent, File: file}
+	s := &Sequence{Name: name, Description: f.Description, Mailbox: f.Mailbox, OnReply: f.OnReply, RequiresConsent: f.RequiresConsent, Timezone: f.Timezone, File: file}
+	if f.Timezone != "" {
+		if _, err := time.LoadLocation(f.Timezone); err != nil {
+			ps = append(ps, doc.Problemf("$.timezone", "unknown time zone %q (use an IANA name such as Asia/Shanghai)", f.Timezone))
+		}
+	}
 	switch f.OnReply {
 	case "", "stop", "pause":
 	default:
