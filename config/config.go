@@ -346,7 +346,10 @@ func (m *Mailbox) validate(doc *yamlfile.Doc, path string, seen map[string]bool,
 	if im := m.IMAP; im != nil {
 		if im.Username == "" && im.Password == "" && im.PasswordEnv == "" && im.PasswordFile == "" {
 			// The same account logs in to both servers.
-			im.Username, im.Password, im.PasswordEnv, im.PasswordFile = m.SMTP.Username, m.SMTP.Password, "", ""
+			im.Username, im.PasswordEnv, im.PasswordFile = m.SMTP.Username, m.SMTP.PasswordEnv, m.SMTP.PasswordFile
+			if im.PasswordEnv == "" && im.PasswordFile == "" {
+				im.Password = m.SMTP.Password
+			}
 		}
 		ps = append(ps, im.validate(doc, path+".imap", "imap", rel, getenv, o, map[string]int{"implicit": 993, "starttls": 143, "none": 143})...)
 		if im.Folder == "" {

@@ -117,7 +117,9 @@ func (m *Mailer) options() []gomail.Option {
 func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 	built, err := msg.Build()
 	if err != nil {
-		return &Error{Verdict: Permanent, Stage: "preparing", Err: err}
+		// The message itself is unusable (a header that cannot be built):
+		// not the address's fault.
+		return &Error{Verdict: Rejected, Stage: "preparing", Err: err}
 	}
 	return m.SendBuilt(ctx, built)
 }
@@ -126,9 +128,13 @@ func (m *Mailer) Send(ctx context.Context, msg *Message) error {
 func (m *Mailer) SendBuilt(ctx context.Context, built *gomail.Msg) error {
 	var c *conn
 	select {
-	case c = <-m.pool:
-	case <-ctx.Done():
-		return &Error{Verdict: MailboxDown, Stage: "waiting for a connection", Err: ctx.Err()}
+	case c = <-m.pool: // a free connection wins over a cancelled context
+	default:
+		select {
+		case c = <-m.pool:
+		case <-ctx.Done():
+			return &Error{Verdict: MailboxDown, Stage: "waiting for a connection", Err: ctx.Err()}
+		}
 	}
 	defer func() { m.pool <- c }()
 	if c.open && time.Since(c.lastUsed) > m.cfg.IdleTimeout {

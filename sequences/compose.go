@@ -81,7 +81,13 @@ func ComposeWith(set *templates.Set, defaultLang string, e Enrollment, seq *Sequ
 	if st.Reply && len(thread) > 0 {
 		// RFC 5322 §3.6.4: In-Reply-To names the parent, References the
 		// whole chain; the subject keeps the thread's first subject.
-		msg.Subject = "Re: " + stripReplyPrefix(thread[0].Subject)
+		root := stripReplyPrefix(thread[0].Subject)
+		if root == "" {
+			// The first message's subject was never recorded (a send
+			// interrupted by a crash, then assumed delivered): render it.
+			root = firstSubject(set, defaultLang, e, seq, mb)
+		}
+		msg.Subject = "Re: " + root
 		msg.InReplyTo = thread[len(thread)-1].MessageID
 		for _, t := range thread {
 			msg.References = append(msg.References, t.MessageID)
@@ -101,6 +107,19 @@ func ComposeWith(set *templates.Set, defaultLang string, e Enrollment, seq *Sequ
 		return nil, fmt.Errorf("step %d: template %s has no subject (add \"subject:\" to its front matter, or make the step a reply)", step+1, tpl.File)
 	}
 	return msg, nil
+}
+
+// firstSubject renders the subject of the sequence's first step for e.
+func firstSubject(set *templates.Set, defaultLang string, e Enrollment, seq *Sequence, mb *Mailbox) string {
+	tpl, err := set.Lookup(ChooseTemplate(seq.Steps[0], e.UID, 0), e.Language, defaultLang)
+	if err != nil {
+		return ""
+	}
+	r, err := set.Render(tpl, MergeData(e, seq, mb), nil)
+	if err != nil {
+		return ""
+	}
+	return r.Subject
 }
 
 func stripReplyPrefix(s string) string {

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"followup/mailer"
@@ -110,6 +111,7 @@ type Scheduler struct {
 	limiters map[string]*limiter    // mailbox → rate and daily count
 	flying   map[int64]bool         // candidates with a message in flight
 	recent   map[int64][]SentRecord // sends not yet known to be recorded, for the cap
+	halted   atomic.Bool            // a group commit failed: stop sending
 }
 
 type downState struct {
@@ -225,6 +227,7 @@ func (s *Scheduler) recover(ctx context.Context, before time.Time) error {
 // groups (one transaction for everything that finished meanwhile).
 func (s *Scheduler) RunOnce(ctx context.Context) (Result, error) {
 	s.init()
+	s.halted.Store(false)
 	var res Result
 	rec := s.startRecorder(ctx, &res)
 	todo := make(chan Claim, s.Batch)
@@ -440,7 +443,18 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 	msg.Date = now
 	// The send itself is not cancelled by shutdown: the message in flight
 	// finishes (bounded by the SMTP timeout) and is recorded.
-	sendErr := mb.Sender.Send(context.WithoutCancel(ctx), msg)
+	if s.halted.Load() { // results can no longer be recorded: send nothing more
+		return giveBack(c, now, "")
+	}
+	// Shutdown may still interrupt the wait for a free connection (ctx),
+	// but not a transmission under way (go-mail does not cancel one).
+	sendErr := mb.Sender.Send(ctx, msg)
+	if sendErr != nil && ctx.Err() != nil {
+		var me *mailer.Error
+		if errors.As(sendErr, &me) && me.Verdict == mailer.MailboxDown {
+			return giveBack(c, s.Clock.Now(), "") // never started: shutting down
+		}
+	}
 	now = s.Clock.Now()
 	if sendErr == nil {
 		sent = true
@@ -540,6 +554,7 @@ func (s *Scheduler) startRecorder(ctx context.Context, res *Result) *recorder {
 				// "unknown" at the next start: never sent twice.
 				s.Log.Error("recording send results failed", "count", len(batch), "err", err)
 				r.err = err
+				s.halted.Store(true)
 				close(r.bad)
 				continue
 			}

@@ -414,10 +414,13 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 	}
 	h.clock.Advance(2 * time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
-	// SIGTERM arrives while the first message is being transmitted.
-	h.sched.Mailboxes["recruiter"].Sender = senderFunc(func(ctx context.Context, m *mailer.Message) error {
-		cancel()
-		return h.mailer.Send(ctx, m)
+	// SIGTERM arrives while the first message is being transmitted (the
+	// server is reading its DATA).
+	h.smtp.SetFault(func(stage, _ string) error {
+		if stage == "DATA" {
+			cancel()
+		}
+		return nil
 	})
 	if _, err := h.sched.RunOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -425,7 +428,7 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 	if n := h.smtp.Count(); n != 1 {
 		t.Fatalf("%d sent before stopping, want the one in flight", n)
 	}
-	h.sched.Mailboxes["recruiter"].Sender = h.mailer
+	h.smtp.SetFault(nil)
 	if res := h.runOnce(); res.Sent != 2 {
 		t.Fatalf("after restart: %+v", res)
 	}
@@ -433,10 +436,6 @@ func TestShutdownFinishesInFlightAndGivesBackTheRest(t *testing.T) {
 		t.Fatalf("%d delivered in all, want 3", n)
 	}
 }
-
-type senderFunc func(context.Context, *mailer.Message) error
-
-func (f senderFunc) Send(ctx context.Context, m *mailer.Message) error { return f(ctx, m) }
 
 func TestStepsArriveOnlyInsideTheSendingWindow(t *testing.T) {
 	h := newHarness(t)

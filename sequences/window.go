@@ -167,7 +167,7 @@ func (s WindowSpec) Parse() (Window, error) {
 func clock(s string) (time.Duration, error) {
 	t, err := time.Parse("15:04", strings.TrimSpace(s))
 	if err != nil {
-		if s == "24:00" {
+		if strings.TrimSpace(s) == "24:00" {
 			return 24 * time.Hour, nil
 		}
 		return 0, fmt.Errorf("%q is not a time of day (write 09:00)", s)

@@ -417,6 +417,10 @@ func TestDemoOnce(t *testing.T) {
 	if len(emls) != 16 {
 		t.Errorf("%d .eml files kept, want 16", len(emls))
 	}
+	// Again in the same folder: a fresh start, the same result.
+	if out := tp.mustRun("demo", "--once", "--dir", keep); !strings.Contains(out, "total                        16 (the sandbox received 16") {
+		t.Errorf("second demo in the same folder:\n%s", out)
+	}
 }
 
 func TestEnrollRespectsTheSendingWindow(t *testing.T) {

@@ -76,6 +76,13 @@ func (c demoCmd) Run(env *runEnv) error {
 		return fmt.Errorf("starting the sandbox IMAP server: %w", err)
 	}
 	defer imapBox.Close()
+	// Every demo starts afresh, even in a --dir kept from an earlier run.
+	for _, f := range []string{"followup.db", "followup.db-wal", "followup.db-shm"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	os.RemoveAll(filepath.Join(dir, "mail"))
 	if _, err := writeStarter(dir, true); err != nil {
 		return err
 	}

@@ -39,9 +39,11 @@ func (serveCmd) Run(env *runEnv) error {
 	// Two-phase shutdown: the first SIGINT/SIGTERM (env.ctx) stops taking
 	// new work and lets the message in flight finish and be recorded; a
 	// second one exits at once.
+	shutdownLogged := make(chan struct{})
 	go func() {
 		<-env.ctx.Done()
 		p.log.Info("shutting down: finishing the message in flight (press Ctrl-C again to quit now)")
+		close(shutdownLogged)
 		again := make(chan os.Signal, 1)
 		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
 		<-again
@@ -105,6 +107,7 @@ func (serveCmd) Run(env *runEnv) error {
 	if err != nil {
 		return fmt.Errorf("sending loop: %w", err)
 	}
+	<-shutdownLogged
 	p.log.Info("stopped")
 	return nil
 }
