@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/text/width"
-
 	"followup/config"
 	"followup/inbox"
 	"followup/mailer"
@@ -284,23 +282,6 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 		return &exitError{code: 1, msg: fmt.Sprintf("demo: %d messages recorded as sent but the sandbox received %d", total, len(captured))}
 	}
 	return nil
-}
-
-// padRight pads s to n terminal columns; Chinese characters take two.
-func padRight(s string, n int) string {
-	w := 0
-	for _, r := range s {
-		switch width.LookupRune(r).Kind() {
-		case width.EastAsianWide, width.EastAsianFullwidth:
-			w += 2
-		default:
-			w++
-		}
-	}
-	if w >= n {
-		return s
-	}
-	return s + strings.Repeat(" ", n-w)
 }
 
 func snippetText(s string, n int) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 )
 
 type reportCmd struct {
@@ -21,12 +20,12 @@ func (reportVariantsCmd) Run(env *runEnv) error {
 			fmt.Fprintln(env.stdout, "Nothing sent yet.")
 			return nil
 		}
-		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEQUENCE\tSTEP\tTEMPLATE\tSENT\tREPLIED\tREPLY RATE")
+		var tb table
+		tb.row("SEQUENCE", "STEP", "TEMPLATE", "SENT", "REPLIED", "REPLY RATE")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%.1f%%\n", r.Sequence, r.Step+1, r.Template, r.Sent, r.Replied, 100*float64(r.Replied)/float64(r.Sent))
+			tb.row(r.Sequence, fmt.Sprint(r.Step+1), r.Template, fmt.Sprint(r.Sent), fmt.Sprint(r.Replied), fmt.Sprintf("%.1f%%", 100*float64(r.Replied)/float64(r.Sent)))
 		}
-		tw.Flush()
+		tb.write(env.stdout)
 		fmt.Fprintln(env.stdout, "\nA reply counts for every step sent before it; small numbers say little (compare variants once each has a few dozen sends).")
 		return nil
 	})

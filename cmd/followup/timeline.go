@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"followup/sequences"
@@ -31,12 +30,12 @@ func (c listCmd) run(env *runEnv, p *project, db dbT) error {
 		fmt.Fprintln(env.stdout, "No enrollments match.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tNAME\tSEQUENCE\tSTATUS\tNEXT STEP\tDUE")
+	var tb table
+	tb.row("EMAIL", "NAME", "SEQUENCE", "STATUS", "NEXT STEP", "DUE")
 	for _, e := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Email, e.Name, e.Sequence, statusText(e), nextStepText(e), dueText(p, e))
+		tb.row(e.Email, e.Name, e.Sequence, statusText(e), nextStepText(e), dueText(p, e))
 	}
-	return tw.Flush()
+	return tb.write(env.stdout)
 }
 
 func statusText(e sequences.Enrollment) string {
@@ -90,7 +89,7 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 		fmt.Fprintf(env.stdout, "UNDELIVERABLE: %s\n", cd.UndeliverableReason)
 	}
 	fmt.Fprintln(env.stdout)
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	var tb table
 	for _, e := range tl.Enrollments {
 		total := "?"
 		if v, err := db.Version(env.ctx, e.VersionID); err == nil {
@@ -100,9 +99,9 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 		if e.Status.Live() && e.NextDueAt != nil {
 			next = "  next: step " + fmt.Sprint(e.NextStep+1) + " at " + p.localTime(*e.NextDueAt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\tstep %d of %s sent\t%s\n", e.Sequence, statusText(e), e.NextStep, total, next)
+		tb.row(e.Sequence, statusText(e), fmt.Sprintf("step %d of %s sent", e.NextStep, total), next)
 	}
-	tw.Flush()
+	tb.write(env.stdout)
 	fmt.Fprintln(env.stdout)
 
 	type entry struct {
