@@ -2,10 +2,14 @@
 # Sending throughput and due-scan benchmarks, with a summary against the
 # targets in docs/PERFORMANCE.md. Takes about 25 s on 2 cores (seeding
 # the 1,000,000-enrollment store is ~10 s of it, done once per run).
+# With the test servers up (source DIR/env.sh of scripts/testenv/start.sh)
+# it also compares sending through Postfix and runs the reading benchmarks
+# (ingest throughput, reply-to-stop latency): about 5 minutes more.
 #
 #   scripts/bench.sh                 # BENCHTIME=3000x COUNT=3
 #   BENCHTIME=10000x scripts/bench.sh
 #   STRICT=1 scripts/bench.sh        # exit 1 when a target is missed
+#   FOLLOWUP_BENCH_INGEST_N=1000 scripts/bench.sh   # a smaller folder to read
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,9 +31,15 @@ if [ -n "${FOLLOWUP_TEST_SMTP_PORT:-}" ]; then
 	echo
 	echo "command: go test -run '^\$' -bench 'BenchmarkSendPostfix' -benchtime=${POSTFIX_BENCHTIME:-2000x} -count=$count ./sequences/"
 	go test -run '^$' -bench 'BenchmarkSendPostfix' -benchtime="${POSTFIX_BENCHTIME:-2000x}" -count="$count" -timeout 20m ./sequences/ | tee -a "$out"
+	# Reading replies: a folder of FOLLOWUP_BENCH_INGEST_N (10,000) replies
+	# read raw and by the watcher; 100 replies sent through Postfix, each
+	# timed until its enrollment stops. One pass per repetition (1x).
+	echo
+	echo "command: go test -run '^\$' -bench 'BenchmarkIngest|BenchmarkReplyToStop' -benchtime=1x -count=$count ./inbox/"
+	go test -run '^$' -bench 'BenchmarkIngest|BenchmarkReplyToStop' -benchtime=1x -count="$count" -timeout 60m ./inbox/ | tee -a "$out"
 else
 	echo
-	echo "(no FOLLOWUP_TEST_* environment: skipping the comparison against Postfix; start the servers with scripts/testenv/start.sh DIR and source DIR/env.sh)"
+	echo "(no FOLLOWUP_TEST_* environment: skipping the comparison against Postfix and the reading benchmarks; start the servers with scripts/testenv/start.sh DIR and source DIR/env.sh)"
 fi
 
 if command -v benchstat >/dev/null 2>&1; then
@@ -53,6 +63,10 @@ function median(a, n,   i, j, t) {
 /^BenchmarkFindDue\/enrollments=100000-/     { s[++ns] = value("ms/op") + 0 }
 /^BenchmarkFindDue\/enrollments=1000000-/    { m[++nm] = value("ms/op") + 0 }
 /seeded [0-9]+\+[0-9]+ enrollments in/       { sub(/^.*seeded /, "seeded "); seeds = seeds "  " $0 "\n" }
+/^BenchmarkIngest\/raw/                      { iraw[++niraw] = value("msgs/s") + 0 }
+/^BenchmarkIngest\/full/                     { ifull[++nifull] = value("msgs/s") + 0 }
+/^BenchmarkReplyToStop/                      { r50[++nr] = value("p50-ms") + 0; r99[nr] = value("p99-ms") + 0 }
+/setup: appended [0-9]+ replies/             { ingestn = $0; sub(/^.*setup: appended /, "", ingestn); sub(/ .*$/, "", ingestn) }
 END {
 	if (!nraw || !nfull || !ns || !nm) { print "missing benchmark results"; exit 1 }
 	r = median(raw, nraw); f = median(full, nfull); pct = 100 * f / r
@@ -72,6 +86,19 @@ END {
 	printf "FindDue   100,000        %8.3f ms/op target < 5 ms   %s\n", a, a < 5 ? "met" : "NOT MET"
 	printf "FindDue 1,000,000        %8.3f ms/op target < 5 ms   %s\n", b, b < 5 ? "met" : "NOT MET"
 	printf "FindDue 1M / 100k        %8.2f x     target flat (<= 2x for 10x rows)   %s\n", b / a, ok3 ? "met" : "NOT MET"
+	ok4 = 1; ok5 = 1
+	if (niraw && nifull) {
+		ir = median(iraw, niraw); ifu = median(ifull, nifull); ipct = 100 * ifu / ir; ok4 = (ipct >= 50)
+		printf "Reading replies (Dovecot IMAP, STARTTLS, one connection, %s messages):\n", (ingestn != "") ? ingestn : "N"
+		printf "ingest raw  (limit)      %8.0f msgs/s\n", ir
+		printf "ingest full (product)    %8.0f msgs/s\n", ifu
+		printf "full / raw               %8.1f %%    target >= 50 %%   %s\n", ipct, (ok4 ? "met" : "NOT MET")
+	}
+	if (nr) {
+		a50 = median(r50, nr); a99 = median(r99, nr); ok5 = (a99 < 3000)
+		printf "Reply to stopped (SMTP accepted -> Postfix -> LMTP -> Dovecot -> IDLE watcher -> SQLite):\n"
+		printf "p50 / p99                %6.0f / %.0f ms   target p99 < 3000 ms   %s\n", a50, a99, (ok5 ? "met" : "NOT MET")
+	}
 	printf "%s", seeds
-	if (strict && !(ok1 && ok2 && ok3)) exit 1
+	if (strict && !(ok1 && ok2 && ok3 && ok4 && ok5)) exit 1
 }' "$out"

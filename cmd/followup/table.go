@@ -61,3 +61,21 @@ func padRight(s string, n int) string {
 	}
 	return s
 }
+
+// truncateWidth cuts s to at most n terminal columns, marking the cut.
+func truncateWidth(s string, n int) string {
+	if displayWidth(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	w := 0
+	for _, r := range s {
+		rw := displayWidth(string(r))
+		if w+rw > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		w += rw
+	}
+	return b.String() + "…"
+}

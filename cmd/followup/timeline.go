@@ -40,11 +40,7 @@ func (c listCmd) run(env *runEnv, p *project, db dbT) error {
 
 func statusText(e sequences.Enrollment) string {
 	if e.StatusReason != "" && e.Status != sequences.Finished {
-		r := e.StatusReason
-		if len([]rune(r)) > 40 {
-			r = string([]rune(r)[:40]) + "…"
-		}
-		return string(e.Status) + " (" + r + ")"
+		return string(e.Status) + " (" + truncateWidth(e.StatusReason, 40) + ")"
 	}
 	return string(e.Status)
 }
