@@ -444,10 +444,10 @@ func (s *timedStore) MatchAddress(ctx context.Context, email string) (inbox.Targ
 	return s.Store.MatchAddress(ctx, email)
 }
 
-func (s *timedStore) Record(ctx context.Context, in inbox.Inbound) (bool, error) {
+func (s *timedStore) RecordBatch(ctx context.Context, ins []inbox.Inbound, cp inbox.Checkpoint) ([]bool, error) {
 	t := time.Now()
 	defer func() { s.record += time.Since(t); s.nRecord++ }()
-	return s.Store.Record(ctx, in)
+	return s.Store.RecordBatch(ctx, ins, cp)
 }
 
 func (s *timedStore) SaveCheckpoint(ctx context.Context, cp inbox.Checkpoint) error {
@@ -557,7 +557,7 @@ wait:
 	<-stopped
 	other := elapsed - ts.match - ts.record - ts.other - parseClassify
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / elapsed.Seconds() }
-	b.Logf("full: %d recorded in %s; per message: store match %.0f µs (%d queries), Record %.0f µs (%d transactions), checkpoint etc. %.0f µs (%d calls), parse+classify %.0f µs (measured apart); IMAP + the rest %.0f µs",
+	b.Logf("full: %d recorded in %s; per message: store match %.0f µs (%d calls), Record %.0f µs (%d transactions), checkpoint etc. %.0f µs (%d calls), parse+classify %.0f µs (measured apart); IMAP + the rest %.0f µs",
 		n, elapsed.Round(time.Millisecond),
 		ts.match.Seconds()*1e6/float64(n), ts.nMatch, ts.record.Seconds()*1e6/float64(n), ts.nRecord,
 		ts.other.Seconds()*1e6/float64(n), ts.nOther, parseClassify.Seconds()*1e6/float64(n), other.Seconds()*1e6/float64(n))

@@ -77,9 +77,9 @@ type Store interface {
 	// OldestEnrollment is when the oldest live enrollment started: a first
 	// scan of a mailbox reads nothing older.
 	OldestEnrollment(ctx context.Context) (time.Time, bool, error)
-	// Record logs a message about a candidate, applies its action and
-	// advances the checkpoint, in one transaction. A message already
-	// recorded (same mailbox and Message-ID) changes nothing but the
-	// checkpoint; Record then returns false.
-	Record(ctx context.Context, in Inbound) (bool, error)
+	// RecordBatch logs messages about candidates, applies their actions
+	// and advances the checkpoint to cp, in one transaction. A message
+	// already recorded (same mailbox and Message-ID) changes nothing; its
+	// entry in the result is false.
+	RecordBatch(ctx context.Context, ins []Inbound, cp Checkpoint) ([]bool, error)
 }

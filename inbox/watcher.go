@@ -374,7 +374,7 @@ func (w *Watcher) sync(ctx context.Context, c *imapclient.Client, uidValidity ui
 		return nil
 	}
 	for len(todo) > 0 && ctx.Err() == nil {
-		n := min(len(todo), 20)
+		n := min(len(todo), 50)
 		if err := w.fetchBatch(ctx, c, cp, todo[:n]); err != nil {
 			return err
 		}
@@ -396,23 +396,28 @@ func (w *Watcher) fetchBatch(ctx context.Context, c *imapclient.Client, cp Check
 	}); err != nil {
 		return fmt.Errorf("fetching new mail: %w", err)
 	}
+	// The whole batch is recorded in one transaction, with the checkpoint
+	// past its last message.
+	var ins, skipped []Inbound
 	for _, m := range msgs {
 		raw := m.FindBodySection(section)
-		cp.LastUID = uint32(m.UID)
+		cp.LastUID = max(cp.LastUID, uint32(m.UID))
 		in, matched, err := w.handle(ctx, cp, m.UID, m.InternalDate, raw, m.RFC822Size > w.MaxBytes)
 		if err != nil {
 			return err
 		}
-		if !matched {
-			if err := w.Store.SaveCheckpoint(ctx, cp); err != nil {
-				return err
-			}
-			continue
+		if matched {
+			ins = append(ins, in)
+		} else {
+			skipped = append(skipped, in)
 		}
-		recorded, err := w.Store.Record(ctx, in)
-		if err != nil {
-			return err
-		}
+	}
+	done, err := w.Store.RecordBatch(ctx, ins, cp)
+	if err != nil {
+		return err
+	}
+	for i, in := range ins {
+		recorded := done[i]
 		if recorded {
 			w.Log.Info("recorded", "kind", in.Kind, "from", in.From, "candidate", in.Target.Email, "sequence", in.Target.Sequence, "reason", in.Reason)
 		}
@@ -423,6 +428,11 @@ func (w *Watcher) fetchBatch(ctx context.Context, c *imapclient.Client, cp Check
 		}
 		if w.Processed != nil {
 			w.Processed(in, recorded)
+		}
+	}
+	if w.Processed != nil {
+		for _, in := range skipped {
+			w.Processed(in, false)
 		}
 	}
 	return nil

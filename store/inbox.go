@@ -57,7 +57,12 @@ func (r targetRow) target(by string) inbox.Target {
 // MatchMessageIDs finds the enrollment that sent one of ids (the last one
 // that matches: References lists the thread oldest first).
 func (db *DB) MatchMessageIDs(ctx context.Context, ids []string) (inbox.Target, bool, error) {
+	seen := map[string]bool{} // References usually repeats In-Reply-To
 	for i := len(ids) - 1; i >= 0; i-- {
+		if seen[ids[i]] {
+			continue
+		}
+		seen[ids[i]] = true
 		var row targetRow
 		err := db.q.MatchMessageID.GetContext(ctx, &row, ids[i])
 		if errors.Is(err, sql.ErrNoRows) {
@@ -93,10 +98,35 @@ func (db *DB) OldestEnrollment(ctx context.Context) (time.Time, bool, error) {
 // Record logs one inbound message and applies its action, with the
 // checkpoint, in one transaction: a crash leaves either all of it or none.
 func (db *DB) Record(ctx context.Context, in inbox.Inbound) (bool, error) {
+	done, err := db.RecordBatch(ctx, []inbox.Inbound{in}, in.Checkpoint)
+	if err != nil {
+		return false, err
+	}
+	return done[0], nil
+}
+
+// RecordBatch records a fetched batch of messages about candidates and
+// advances the checkpoint to cp, all in one transaction. done[i] is false
+// for a message recorded before.
+func (db *DB) RecordBatch(ctx context.Context, ins []inbox.Inbound, cp inbox.Checkpoint) ([]bool, error) {
 	now := utc(time.Now())
-	recorded := false
+	done := make([]bool, len(ins))
 	err := db.tx(ctx, func(tx *sqlx.Tx) error {
-		recorded = false
+		for i, in := range ins {
+			ok, err := db.recordOne(ctx, tx, in, now)
+			if err != nil {
+				return err
+			}
+			done[i] = ok
+		}
+		return db.saveCheckpoint(ctx, tx, cp)
+	})
+	return done, err
+}
+
+func (db *DB) recordOne(ctx context.Context, tx *sqlx.Tx, in inbox.Inbound, now time.Time) (bool, error) {
+	recorded := false
+	err := func() error {
 		var eid any
 		if in.Target.EnrollmentID != 0 {
 			eid = in.Target.EnrollmentID
@@ -105,7 +135,7 @@ func (db *DB) Record(ctx context.Context, in inbox.Inbound) (bool, error) {
 		err := tx.StmtxContext(ctx, db.q.InboundInsert).GetContext(ctx, &id, in.Mailbox, in.MessageID, in.UIDValidity, in.UID,
 			in.From, in.Subject, in.Kind, in.Reason, in.Text, in.Target.MatchedBy, in.Target.CandidateID, eid, utc(in.ReceivedAt), now)
 		if errors.Is(err, sql.ErrNoRows) { // seen before (a rescan): nothing to do twice
-			return db.saveCheckpoint(ctx, tx, in.Checkpoint)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("recording message %s: %w", in.MessageID, err)
@@ -118,11 +148,8 @@ func (db *DB) Record(ctx context.Context, in inbox.Inbound) (bool, error) {
 		if err := db.event(ctx, tx, in.Target.CandidateID, enrollment, in.Kind, in.Reason, now); err != nil {
 			return err
 		}
-		if err := db.apply(ctx, tx, in, now); err != nil {
-			return err
-		}
-		return db.saveCheckpoint(ctx, tx, in.Checkpoint)
-	})
+		return db.apply(ctx, tx, in, now)
+	}()
 	return recorded, err
 }
 
