@@ -95,16 +95,6 @@ func (db *DB) OldestEnrollment(ctx context.Context) (time.Time, bool, error) {
 	return optionalTime(ctx, db.q.OldestLiveEnrollment, "finding the oldest enrollment")
 }
 
-// Record logs one inbound message and applies its action, with the
-// checkpoint, in one transaction: a crash leaves either all of it or none.
-func (db *DB) Record(ctx context.Context, in inbox.Inbound) (bool, error) {
-	done, err := db.RecordBatch(ctx, []inbox.Inbound{in}, in.Checkpoint)
-	if err != nil {
-		return false, err
-	}
-	return done[0], nil
-}
-
 // RecordBatch records a fetched batch of messages about candidates and
 // advances the checkpoint to cp, all in one transaction. done[i] is false
 // for a message recorded before.
