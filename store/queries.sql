@@ -320,3 +320,18 @@ FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
 WHERE m.status = 'sent'
 GROUP BY e.sequence, m.step, m.template
 ORDER BY e.sequence, m.step, m.template;
+
+-- name: survey-link-use
+INSERT INTO survey_links_used (token_hash, used_at) VALUES (?, ?) ON CONFLICT (token_hash) DO NOTHING;
+
+-- name: survey-link-used
+SELECT COUNT(*) FROM survey_links_used WHERE token_hash = ?;
+
+-- name: survey-response-insert
+INSERT INTO survey_responses (survey, enrollment_id, sequence, job, mailbox, month, score, answers, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: survey-responses
+SELECT survey, sequence, job, mailbox, month, score, answers, created_at FROM survey_responses
+WHERE (? = '' OR survey = ?)
+ORDER BY created_at, id;

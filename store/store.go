@@ -140,6 +140,10 @@ type queries struct {
 	PoolConsent            *sqlx.Stmt `query:"pool-consent"`
 	PoolConsentGet         *sqlx.Stmt `query:"pool-consent-get"`
 	VariantReport          *sqlx.Stmt `query:"variant-report,read"`
+	SurveyLinkUse          *sqlx.Stmt `query:"survey-link-use"`
+	SurveyLinkUsed         *sqlx.Stmt `query:"survey-link-used,read"`
+	SurveyResponseInsert   *sqlx.Stmt `query:"survey-response-insert"`
+	SurveyResponses        *sqlx.Stmt `query:"survey-responses,read"`
 	MessageAssumeSent      *sqlx.Stmt `query:"message-assume-sent"`
 	MessageResetAttempts   *sqlx.Stmt `query:"message-reset-attempts"`
 	MessageGet             *sqlx.Stmt `query:"message-get"`

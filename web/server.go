@@ -29,6 +29,8 @@ type Server struct {
 	Secret []byte // signs unsubscribe links
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Surveys, if set, serves the survey pages under /s/.
+	Surveys *Surveys
 
 	pages *template.Template
 }
@@ -54,6 +56,10 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
 	mux.HandleFunc("POST /u/{token}", s.unsubscribe)
+	if s.Surveys != nil {
+		mux.HandleFunc("GET /s/{token}", s.surveyPage)
+		mux.HandleFunc("POST /s/{token}", s.surveyAnswer)
+	}
 	return securityHeaders(mux)
 }
 

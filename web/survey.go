@@ -1,0 +1,248 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"followup/sequences"
+	"followup/store"
+	"followup/surveys"
+)
+
+// SurveyStore is what the survey pages need from the database.
+type SurveyStore interface {
+	EnrollmentByUID(ctx context.Context, uid string) (sequences.Enrollment, error)
+	SaveSurveyResponse(ctx context.Context, tokenHash string, r store.SurveyResponse) (bool, error)
+	SurveyLinkUsed(ctx context.Context, tokenHash string) (bool, error)
+}
+
+// Surveys serves the survey pages: GET shows the form (a score link from
+// the email preselects its score), POST records the answers. A GET never
+// records anything: link scanners open every link in an email.
+type Surveys struct {
+	Set    *surveys.Set
+	Store  SurveyStore
+	Secret []byte
+	Now    func() time.Time
+	// Answered, if set, acts on a recorded response (notify the recruiter,
+	// enroll or stop) after it is saved; errors are logged by the caller.
+	Answered func(ctx context.Context, s *surveys.Survey, e sequences.Enrollment, a surveys.Answers)
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// allow rate-limits requests per key: burst at once, then burst a minute.
+// A link scanner opening all eleven score links of an NPS email stays
+// under the per-link burst; a flood does not.
+func (sv *Surveys) allow(key string, burst int) bool {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.limiters == nil || len(sv.limiters) > 10000 {
+		sv.limiters = map[string]*rate.Limiter{} // a crude bound on memory
+	}
+	l, ok := sv.limiters[key]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(burst)), burst)
+		sv.limiters[key] = l
+	}
+	return l.Allow()
+}
+
+type scalePoint struct {
+	Value   int
+	Checked bool
+}
+
+type choice struct {
+	ID, Label, OtherText string
+	Checked, Other       bool
+}
+
+type questionView struct {
+	ID, Kind, Prompt, MinLabel, MaxLabel, Problem, Text string
+	Required                                            bool
+	Points                                              []scalePoint
+	Choices                                             []choice
+}
+
+type surveyView struct {
+	Lang, Title, Intro, State, Message, CSRF, Submit string
+	Questions                                        []questionView
+}
+
+var surveyTexts = map[string]map[string]string{
+	"zh": {"submit": "提交", "invalid": "这个问卷链接无效。请直接回复邮件告诉我们您的想法。", "invalidTitle": "链接无效",
+		"expired": "这个问卷已经结束，谢谢您的关注。", "expiredTitle": "问卷已结束", "used": "您已经提交过这份问卷，谢谢！", "usedTitle": "已提交",
+		"busy": "请求太频繁，请稍后再试。", "csrf": "提交没有通过校验，请重新打开邮件中的链接再提交。"},
+	"en": {"submit": "Send", "invalid": "This survey link does not work. Reply to the email and tell us what you think.", "invalidTitle": "This link does not work",
+		"expired": "This survey has closed. Thank you for your interest.", "expiredTitle": "The survey has closed", "used": "You have already answered this survey. Thank you!", "usedTitle": "Already answered",
+		"busy": "Too many requests; please try again in a minute.", "csrf": "The form could not be verified; open the link from the email again and resend it."},
+}
+
+func (s *Server) csrfToken(token string) string {
+	m := hmac.New(sha256.New, s.Secret)
+	m.Write([]byte("survey-csrf\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// surveyPage is GET /s/{token}.
+func (s *Server) surveyPage(w http.ResponseWriter, r *http.Request) {
+	s.surveyRequest(w, r, false)
+}
+
+// surveyAnswer is POST /s/{token}.
+func (s *Server) surveyAnswer(w http.ResponseWriter, r *http.Request) {
+	s.surveyRequest(w, r, true)
+}
+
+func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool) {
+	sv := s.Surveys
+	token := r.PathValue("token")
+	lang := pickLang("", r.Header.Get("Accept-Language"))
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if !sv.allow("ip:"+ip, 60) || !sv.allow("t:"+token, 20) {
+		s.surveyMessage(w, lang, http.StatusTooManyRequests, "invalidTitle", "busy")
+		return
+	}
+	link, err := surveys.ParseToken(sv.Secret, token, 0, sv.Now())
+	if err != nil {
+		s.surveyMessage(w, lang, http.StatusNotFound, "invalidTitle", "invalid")
+		return
+	}
+	def, ok := sv.Set.Get(link.Survey)
+	if !ok {
+		s.surveyMessage(w, lang, http.StatusNotFound, "invalidTitle", "invalid")
+		return
+	}
+	e, err := sv.Store.EnrollmentByUID(r.Context(), link.UID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.Log.Error("survey lookup", "err", err)
+		}
+		s.surveyMessage(w, lang, http.StatusNotFound, "invalidTitle", "invalid")
+		return
+	}
+	lang = pickLang(e.Language, r.Header.Get("Accept-Language"))
+	if _, err := surveys.ParseToken(sv.Secret, token, def.ExpiresD, sv.Now()); errors.Is(err, surveys.ErrExpiredToken) {
+		s.surveyMessage(w, lang, http.StatusGone, "expiredTitle", "expired")
+		return
+	}
+	hash := surveys.TokenHash(token)
+	if used, err := sv.Store.SurveyLinkUsed(r.Context(), hash); err != nil {
+		http.Error(w, "please try again", http.StatusServiceUnavailable)
+		return
+	} else if used {
+		s.surveyMessage(w, lang, http.StatusOK, "usedTitle", "used")
+		return
+	}
+	full := map[string]string{"zh": "zh-CN", "en": "en"}[lang]
+	if !post {
+		form := url.Values{}
+		if q, ok := def.ScaleQuestion(); ok {
+			if n, err := strconv.Atoi(r.URL.Query().Get("score")); err == nil && n >= q.Min && n <= q.Max {
+				form.Set(q.ID, strconv.Itoa(n)) // preselected, not recorded
+			}
+		}
+		s.renderSurvey(w, http.StatusOK, def, full, token, form, nil)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "request too large or malformed", http.StatusRequestEntityTooLarge)
+		return
+	}
+	// CSRF: the form carries a token derived from the link, and a browser
+	// that says the request comes from another site is refused.
+	if !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrfToken(token))) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		s.surveyMessage(w, lang, http.StatusForbidden, "invalidTitle", "csrf")
+		return
+	}
+	answers, problems := def.FromForm(r.PostForm, full)
+	if len(problems) > 0 {
+		s.renderSurvey(w, http.StatusBadRequest, def, full, token, r.PostForm, problems)
+		return
+	}
+	resp := store.SurveyResponse{Survey: def.Name, Sequence: e.Sequence, Job: e.Fields["job_title"], Mailbox: e.Mailbox,
+		Answers: answers, At: sv.Now()}
+	if n, ok := def.Score(answers); ok {
+		resp.Score = &n
+	}
+	if !def.Anonymous {
+		resp.EnrollmentID, resp.CandidateID = e.ID, e.CandidateID
+	}
+	saved, err := sv.Store.SaveSurveyResponse(r.Context(), hash, resp)
+	if err != nil {
+		s.Log.Error("saving a survey response", "err", err)
+		http.Error(w, "please try again", http.StatusServiceUnavailable)
+		return
+	}
+	if !saved {
+		s.surveyMessage(w, lang, http.StatusOK, "usedTitle", "used")
+		return
+	}
+	if sv.Answered != nil {
+		sv.Answered(context.WithoutCancel(r.Context()), def, e, answers)
+	}
+	s.Log.Info("survey answered", "survey", def.Name, "sequence", e.Sequence, "anonymous", def.Anonymous)
+	v := surveyView{Lang: full, Title: def.Title.In(full), State: "done", Message: def.Thanks.In(full)}
+	s.writeSurvey(w, http.StatusOK, v)
+}
+
+func (s *Server) renderSurvey(w http.ResponseWriter, code int, def *surveys.Survey, lang, token string, form url.Values, problems map[string]string) {
+	v := surveyView{Lang: lang, Title: def.Title.In(lang), Intro: def.Intro.In(lang), State: "form", CSRF: s.csrfToken(token),
+		Submit: surveyTexts[pickLang(lang, "")]["submit"]}
+	for _, q := range def.Questions {
+		qv := questionView{ID: q.ID, Kind: q.Kind, Prompt: q.Prompt.In(lang), Required: q.Required, Problem: problems[q.ID],
+			MinLabel: q.MinLabel.In(lang), MaxLabel: q.MaxLabel.In(lang), Text: form.Get(q.ID)}
+		picked := map[string]bool{}
+		for _, v := range form[q.ID] {
+			picked[v] = true
+		}
+		for n := q.Min; q.Kind == surveys.Scale && n <= q.Max; n++ {
+			qv.Points = append(qv.Points, scalePoint{Value: n, Checked: picked[strconv.Itoa(n)]})
+		}
+		for _, o := range q.Options {
+			qv.Choices = append(qv.Choices, choice{ID: o.ID, Label: o.Label.In(lang), Checked: picked[o.ID], Other: o.Other,
+				OtherText: form.Get(q.ID + ".other")})
+		}
+		v.Questions = append(v.Questions, qv)
+	}
+	s.writeSurvey(w, code, v)
+}
+
+func (s *Server) surveyMessage(w http.ResponseWriter, lang string, code int, title, msg string) {
+	t := surveyTexts[lang]
+	s.writeSurvey(w, code, surveyView{Lang: map[string]string{"zh": "zh-CN", "en": "en"}[lang], Title: t[title], State: "message", Message: t[msg]})
+}
+
+func (s *Server) writeSurvey(w http.ResponseWriter, code int, v surveyView) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if err := s.pages.ExecuteTemplate(w, "survey", v); err != nil {
+		s.Log.Error("rendering a survey page", "err", err)
+	}
+}
+
+// SurveyURL builds a personal survey link; score (when not nil) preselects
+// that score on the page.
+func SurveyURL(base string, secret []byte, uid, survey string, issued time.Time, score *int) string {
+	u := strings.TrimRight(base, "/") + "/s/" + surveys.NewToken(secret, uid, survey, issued)
+	if score != nil {
+		u += "?score=" + strconv.Itoa(*score)
+	}
+	return u
+}
