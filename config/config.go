@@ -34,6 +34,7 @@ type Config struct {
 	Sequences string     `yaml:"sequences"`
 	Templates string     `yaml:"templates"`
 	Calendars string     `yaml:"calendars"` // extra holiday calendars (optional folder)
+	Surveys   string     `yaml:"surveys"`   // survey definitions (optional folder)
 	Mailboxes []*Mailbox `yaml:"mailboxes"`
 	Sending   Sending    `yaml:"sending"`
 	HTTP      *HTTP      `yaml:"http"`
@@ -235,6 +236,7 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	c.Sequences = rel(c.Sequences)
 	c.Templates = rel(c.Templates)
 	c.Calendars = rel(c.Calendars)
+	c.Surveys = rel(c.Surveys)
 	if lang, err := sequences.NormalizeLanguage(c.Language); err != nil {
 		ps = append(ps, doc.Problemf("$.language", "%v", err))
 	} else {
@@ -292,6 +294,7 @@ func (c *Config) defaults() {
 	set(&c.Sequences, "sequences")
 	set(&c.Templates, "templates")
 	set(&c.Calendars, "calendars")
+	set(&c.Surveys, "surveys")
 	set(&c.Sending.Retry.Initial, "1m")
 	set(&c.Sending.Retry.Max, "6h")
 	set(&c.Log.Level, "info")

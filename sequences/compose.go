@@ -27,6 +27,12 @@ func MergeData(e Enrollment, seq *Sequence, mb *Mailbox) templates.Data {
 	d["sender_name"] = mb.From.Name
 	d["sender_email"] = mb.From.Address
 	d["company"] = mb.Company
+	// "yes" when personal survey links work (the web server is configured):
+	// templates offer a survey then, and ask for a reply otherwise.
+	d["survey_links"] = ""
+	if mb.SurveyLinks != nil {
+		d["survey_links"] = "yes"
+	}
 	return d
 }
 
@@ -53,7 +59,11 @@ func ComposeWith(set *templates.Set, defaultLang string, e Enrollment, seq *Sequ
 		return nil, fmt.Errorf("step %d: %w", step+1, err)
 	}
 	data := MergeData(e, seq, mb)
-	r, err := set.Render(tpl, data, mb.Signature)
+	var links templates.SurveyLinks
+	if mb.SurveyLinks != nil {
+		links = mb.SurveyLinks(e.UID, now)
+	}
+	r, err := set.RenderWith(tpl, data, mb.Signature, links)
 	if err != nil {
 		return nil, fmt.Errorf("step %d: %w", step+1, err)
 	}

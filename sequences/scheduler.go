@@ -36,6 +36,9 @@ type Mailbox struct {
 	// Archive, if set, keeps a copy of each sent message (the mailbox's Sent
 	// folder over IMAP); it must not block.
 	Archive func(raw []byte)
+	// SurveyLinks, when the web server is configured, gives an enrollment's
+	// personal survey links for a message dated at.
+	SurveyLinks func(uid string, at time.Time) templates.SurveyLinks
 }
 
 // Domain is the part after @ of the mailbox address; it names Message-IDs.

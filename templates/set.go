@@ -74,6 +74,21 @@ func (s *Set) Render(t *Template, data Data, signature *Template) (Rendered, err
 	return t.Render(s.md, data, signature, t.Lang)
 }
 
+// RenderWith renders t with the candidate's survey links.
+func (s *Set) RenderWith(t *Template, data Data, signature *Template, links SurveyLinks) (Rendered, error) {
+	return t.RenderWith(s.md, data, signature, t.Lang, links)
+}
+
+// All lists every template of the set.
+func (s *Set) All() []*Template {
+	out := make([]*Template, 0, len(s.byKey))
+	for _, t := range s.byKey {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
 func baseLang(l string) string {
 	b, _, _ := strings.Cut(l, "-")
 	return b

@@ -21,7 +21,7 @@ import (
 
 // Builtin fields are available to every template; every other field must be
 // declared by the sequence that uses the template.
-var Builtin = []string{"name", "email", "sender_name", "sender_email", "company"}
+var Builtin = []string{"name", "email", "sender_name", "sender_email", "company", "survey_links"}
 
 // Template is one language version of one email.
 type Template struct {
@@ -33,7 +33,11 @@ type Template struct {
 	fields  []string
 	// FieldLines maps each used field to the first line (in File) using it.
 	FieldLines map[string]int
+	surveys    []string
 }
+
+// Surveys lists the surveys the template links to ({{survey "nps"}}).
+func (t *Template) Surveys() []string { return t.surveys }
 
 // HasSubject reports whether the front matter sets a subject.
 func (t *Template) HasSubject() bool { return t.subject != nil }
@@ -79,7 +83,7 @@ func Parse(file, name, lang string, content []byte) (*Template, yamlfile.Problem
 		ps = append(ps, p)
 	}
 	if meta.Subject != "" {
-		st, err := template.New("subject").Option("missingkey=error").Parse(meta.Subject)
+		st, err := template.New("subject").Option("missingkey=error").Funcs(surveyFuncs).Parse(meta.Subject)
 		if err != nil {
 			line, _ := doc.Pos("$.subject")
 			ps.Addf(file, line+1, 0, "subject: %s", templateErrMsg(err))
@@ -89,12 +93,18 @@ func Parse(file, name, lang string, content []byte) (*Template, yamlfile.Problem
 			collectFields(st.Tree, t.FieldLines, line+1)
 		}
 	}
-	bt, err := template.New("body").Option("missingkey=error").Parse(string(body))
+	bt, err := template.New("body").Option("missingkey=error").Funcs(surveyFuncs).Parse(string(body))
 	if err != nil {
 		ps.Addf(file, bodyLine+templateErrLine(err)-1, 0, "%s", templateErrMsg(err))
 	} else {
 		t.body = bt
 		collectFields(bt.Tree, t.FieldLines, bodyLine)
+		names := map[string]bool{}
+		collectSurveys(bt.Tree, names)
+		for n := range names {
+			t.surveys = append(t.surveys, n)
+		}
+		sort.Strings(t.surveys)
 	}
 	for f := range t.FieldLines {
 		t.fields = append(t.fields, f)
@@ -214,6 +224,11 @@ func collectFields(tree *parse.Tree, out map[string]int, lineBase int) {
 // raw values and rejected if it would carry a line break; the body is
 // rendered with values escaped so they show literally.
 func (t *Template) Render(md goldmark.Markdown, data Data, signature *Template, lang string) (Rendered, error) {
+	return t.RenderWith(md, data, signature, lang, nil)
+}
+
+// RenderWith is Render with the candidate's survey links bound.
+func (t *Template) RenderWith(md goldmark.Markdown, data Data, signature *Template, lang string, links SurveyLinks) (Rendered, error) {
 	var r Rendered
 	if t.subject != nil {
 		var sb strings.Builder
@@ -229,7 +244,7 @@ func (t *Template) Render(md goldmark.Markdown, data Data, signature *Template, 
 	for k, v := range data {
 		escaped[k] = escapeMarkdown(v)
 	}
-	body, err := executeBody(t, escaped)
+	body, err := executeBodyWith(t, escaped, links)
 	if err != nil {
 		return r, err
 	}
@@ -290,8 +305,22 @@ func (s *Set) RenderWritten(subject, body, lang string, data Data, signature *Te
 }
 
 func executeBody(t *Template, data map[string]string) ([]byte, error) {
+	return executeBodyWith(t, data, nil)
+}
+
+// executeBodyWith binds the survey functions for this rendering (on a
+// clone: templates are shared by concurrent renderings).
+func executeBodyWith(t *Template, data map[string]string, links SurveyLinks) ([]byte, error) {
+	body := t.body
+	if len(t.surveys) > 0 && links != nil {
+		c, err := t.body.Clone()
+		if err != nil {
+			return nil, err
+		}
+		body = c.Funcs(boundFuncs(links))
+	}
 	var b bytes.Buffer
-	if err := t.body.Execute(&b, data); err != nil {
+	if err := body.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", t.File, err)
 	}
 	return b.Bytes(), nil

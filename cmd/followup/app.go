@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"followup/surveys"
 	"followup/web"
 	gomail "github.com/wneessen/go-mail"
 	"io"
@@ -43,6 +44,7 @@ type project struct {
 	cfg       *config.Config
 	catalog   *sequences.Catalog
 	calendars *sequences.Calendars
+	surveys   *surveys.Set
 	log       *slog.Logger
 }
 
@@ -58,13 +60,16 @@ func (env *runEnv) loadProject(needSecrets bool) (*project, error) {
 	ps = append(ps, cps...)
 	cals, calps := sequences.LoadCalendars(cfg.Calendars)
 	ps = append(ps, calps...)
+	set, sps := surveys.Load(cfg.Surveys)
+	ps = append(ps, sps...)
 	ps = append(ps, checkMailboxes(cfg, cat)...)
+	ps = append(ps, checkSurveyLinks(cfg, cat, set)...)
 	if len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
 	cat.SetDefaultWindow(cfg.Sending.SendWindow)
 	cat.UseCalendars(cals)
-	return &project{cfg: cfg, catalog: cat, calendars: cals, log: newLogger(env.stderr, cfg.Log)}, nil
+	return &project{cfg: cfg, catalog: cat, calendars: cals, surveys: set, log: newLogger(env.stderr, cfg.Log)}, nil
 }
 
 func problemsError(ps yamlfile.Problems) error {
@@ -113,6 +118,7 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 		mailers = append(mailers, ml)
 		mb := &sequences.Mailbox{Name: m.Name, From: m.Address, Company: p.cfg.Company, Signature: m.Sig, Sender: ml,
 			Limits: sequences.Limits{PerMinute: m.Limits.PerMinute, PerDay: m.Limits.PerDay}}
+		mb.SurveyLinks = p.surveyLinker()
 		if h := p.cfg.HTTP; h != nil && h.Secret != "" {
 			public, secret := h.PublicURL, []byte(h.Secret.Reveal())
 			mb.UnsubscribeURL = func(uid string) string { return web.URL(public, secret, uid) }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"followup/surveys"
 	"slices"
 	"strings"
 
@@ -22,6 +23,9 @@ func (checkCmd) Run(env *runEnv) error {
 		ps = append(ps, checkMailboxes(cfg, cat)...)
 		_, calps := sequences.LoadCalendars(cfg.Calendars)
 		ps = append(ps, calps...)
+		set, sps := surveys.Load(cfg.Surveys)
+		ps = append(ps, sps...)
+		ps = append(ps, checkSurveyLinks(cfg, cat, set)...)
 	}
 	if len(ps) > 0 {
 		return problemsError(ps)

@@ -408,7 +408,7 @@ func TestDemoOnce(t *testing.T) {
 	tp := &testProject{t: t, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	keep := t.TempDir()
 	out := tp.mustRun("demo", "--once", "--dir", keep)
-	for _, want := range []string{"Enrolled 6 sample candidates", "← li.lei@followup.test", "their sequences stop", "rejected-after-interview     1", "total                        16 (the sandbox received 16, plus 1 note(s)", "Re: 产品经理（B端）：下一轮面试安排"} {
+	for _, want := range []string{"Enrolled 6 sample candidates", "← li.lei@followup.test", "their sequences stop", "rejected-after-interview     1", "total                        16 (the sandbox received 16, plus 1 note(s)", "Re: 产品经理（B端）：下一轮面试安排", "survey nps: 9", "NPS +100  (promoters 1, passives 0, detractors 0, of 1)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -2,10 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +22,8 @@ import (
 	"followup/mailer"
 	"followup/sequences"
 	"followup/store"
+	"followup/surveys"
+	"followup/web"
 )
 
 type demoCmd struct {
@@ -48,7 +57,15 @@ mailboxes:
       max_age: 0s   # the demo's clock races ahead: read the inbox before every send
 sending:
   workers: 2
+http:
+  listen: %[3]s
+  public_url: http://%[3]s
+  secret_env: FOLLOWUP_DEMO_SECRET
 `
+
+// demoSurveyor is the sample candidate who answers the NPS survey in his
+// thank-you email, so the demo shows an answer reaching the report.
+const demoSurveyor = "bob@followup.test"
 
 // demoReplier is the sample candidate who answers the first email, so the
 // demo shows a reply stopping a sequence.
@@ -74,6 +91,11 @@ func (c demoCmd) Run(env *runEnv) error {
 		return fmt.Errorf("starting the sandbox IMAP server: %w", err)
 	}
 	defer imapBox.Close()
+	webLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("starting the web server: %w", err)
+	}
+	defer webLn.Close()
 	// Every demo starts afresh, even in a --dir kept from an earlier run.
 	for _, f := range []string{"followup.db", "followup.db-wal", "followup.db-shm"} {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
@@ -85,11 +107,20 @@ func (c demoCmd) Run(env *runEnv) error {
 		return err
 	}
 	cfgPath := filepath.Join(dir, "followup.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(demoConfig, sandbox.Addr().Port, imapBox.Addr().Port)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(demoConfig, sandbox.Addr().Port, imapBox.Addr().Port, webLn.Addr().String())), 0o644); err != nil {
 		return err
 	}
 	denv := *env
 	denv.configPath = cfgPath
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	demoSecret := hex.EncodeToString(secret)
+	denv.getenv = func(k string) string {
+		if k == "FOLLOWUP_DEMO_SECRET" {
+			return demoSecret
+		}
+		return env.getenv(k)
+	}
 	p, err := denv.loadProject(true)
 	if err != nil {
 		return err
@@ -104,6 +135,15 @@ func (c demoCmd) Run(env *runEnv) error {
 		return err
 	}
 	defer db.Close()
+	var surveyDone sync.WaitGroup
+	webSrv, err := web.New(db, []byte(demoSecret), p.log)
+	if err != nil {
+		return err
+	}
+	webSrv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(demoSecret), Now: time.Now}
+	hs := &http.Server{Handler: webSrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(webLn) }()
+	defer hs.Close()
 
 	var clock sequences.Clock
 	start := env.clock()
@@ -153,6 +193,21 @@ func (c demoCmd) Run(env *runEnv) error {
 		local := m.Date.In(sequences.Location(cl.Enrollment.Timezone)).Format("Mon 2006-01-02 15:04 MST")
 		fmt.Fprintf(env.stdout, "%s  → %s %s %s %d/%d\n", padRight(local, 26), padRight(m.To.Address, 26), padRight(m.Subject, 44),
 			cl.Enrollment.Sequence, cl.Step+1, steps[cl.Enrollment.Sequence])
+		if m.To.Address == demoSurveyor && cl.Step == 0 {
+			// Bob clicks "9" in the NPS scale of his email, and sends the
+			// page with a sentence, as a person in a browser would.
+			surveyDone.Add(1)
+			go func(text string) {
+				defer surveyDone.Done()
+				if err := answerDemoSurvey(text, "9", "面试安排得很顺畅，反馈也很及时。 The process was smooth and quick."); err != nil {
+					p.log.Warn("demo survey", "err", err)
+					return
+				}
+				outMu.Lock()
+				defer outMu.Unlock()
+				fmt.Fprintf(env.stdout, "%s  ← %s %s survey nps: 9 — recorded anonymously\n", padRight("", 26), padRight(demoSurveyor, 26), padRight("", 44))
+			}(m.Text)
+		}
 		if m.To.Address == demoReplier && cl.Step == 0 {
 			// Li Lei answers from his mail client; the reply lands in the
 			// recruiter's mailbox and goes through the real inbox path.
@@ -210,6 +265,7 @@ func (c demoCmd) Run(env *runEnv) error {
 	if err := <-done; err != nil {
 		return err
 	}
+	surveyDone.Wait()
 	return c.summary(env, p, db, sandbox, dir)
 }
 
@@ -273,6 +329,15 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 			return err
 		}
 	}
+	// The survey Bob answered, as the recruiter would read it.
+	if s, ok := p.surveys.Get("nps"); ok {
+		rows, err := surveyRows(env, db, "nps")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.stdout, "\nSurvey results (followup report surveys):")
+		printSummary(env, surveys.Summarize(s, rows, p.cfg.Language), p.cfg.Language)
+	}
 	if c.Dir != "" {
 		fmt.Fprintf(env.stdout, "\nEvery message is in %s (open the .eml files in any mail client).\nTry: followup -c %s show li.lei@followup.test\n", mailDir, filepath.Join(dir, "followup.yaml"))
 	} else {
@@ -280,6 +345,42 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 	}
 	if total != len(captured) {
 		return &exitError{code: 1, msg: fmt.Sprintf("demo: %d messages recorded as sent but the sandbox received %d", total, len(captured))}
+	}
+	return nil
+}
+
+var scoreLink = regexp.MustCompile(`https?://[^\s()]+\?score=(\d+)`)
+
+// answerDemoSurvey follows the score link in an email's text and sends the
+// survey page's form, like a person in a browser.
+func answerDemoSurvey(text, score, reason string) error {
+	var link string
+	for _, m := range scoreLink.FindAllStringSubmatch(text, -1) {
+		if m[1] == score {
+			link = m[0]
+		}
+	}
+	if link == "" {
+		return fmt.Errorf("no score link %s in the email", score)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		return err
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		return fmt.Errorf("no form on the survey page (%s)", resp.Status)
+	}
+	form := url.Values{"csrf": {string(m[1])}, "score": {score}, "reason": {reason}}
+	resp, err = http.PostForm(strings.SplitN(link, "?", 2)[0], form)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("sending the survey: %s", resp.Status)
 	}
 	return nil
 }

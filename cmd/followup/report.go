@@ -1,11 +1,17 @@
 package main
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"strings"
+
+	"followup/surveys"
 )
 
 type reportCmd struct {
 	Variants reportVariantsCmd `cmd:"" default:"withargs" help:"Reply rates per step and template variant (A/B)."`
+	Surveys  reportSurveysCmd  `cmd:"" help:"Survey results: NPS, score distribution, reasons ranked, trend by month, by sequence, job and mailbox."`
 }
 
 type reportVariantsCmd struct{}
@@ -29,4 +35,152 @@ func (reportVariantsCmd) Run(env *runEnv) error {
 		fmt.Fprintln(env.stdout, "\nA reply counts for every step sent before it; small numbers say little (compare variants once each has a few dozen sends).")
 		return nil
 	})
+}
+
+type reportSurveysCmd struct {
+	Survey string `short:"s" help:"Only this survey."`
+	CSV    bool   `help:"Every response as CSV (one column per question) instead of the summary."`
+}
+
+func (c reportSurveysCmd) Run(env *runEnv) error {
+	return env.withDB(func(p *project, db dbT) error {
+		names := p.surveys.Names()
+		if c.Survey != "" {
+			if _, ok := p.surveys.Get(c.Survey); !ok {
+				return &exitError{code: 1, msg: fmt.Sprintf("no survey named %q (surveys: %s)", c.Survey, strings.Join(names, ", "))}
+			}
+			names = []string{c.Survey}
+		}
+		if c.CSV {
+			return surveysCSV(env, p, db, names)
+		}
+		for _, name := range names {
+			s, _ := p.surveys.Get(name)
+			rows, err := surveyRows(env, db, name)
+			if err != nil {
+				return err
+			}
+			printSummary(env, surveys.Summarize(s, rows, p.cfg.Language), p.cfg.Language)
+		}
+		return nil
+	})
+}
+
+func surveyRows(env *runEnv, db dbT, name string) ([]surveys.Row, error) {
+	stored, err := db.SurveyResponses(env.ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]surveys.Row, 0, len(stored))
+	for _, r := range stored {
+		a := surveys.Answers{}
+		if err := json.Unmarshal([]byte(r.Answers), &a); err != nil {
+			return nil, fmt.Errorf("reading a %s response: %w", name, err)
+		}
+		rows = append(rows, surveys.Row{Sequence: r.Sequence, Job: r.Job, Mailbox: r.Mailbox, Month: r.Month, Score: r.Score, Answers: a})
+	}
+	return rows, nil
+}
+
+func printSummary(env *runEnv, s surveys.Summary, lang string) {
+	out := env.stdout
+	fmt.Fprintf(out, "%s — %s: %d responses\n", s.Survey.Name, s.Survey.Title.In(lang), s.Responses)
+	if s.Responses == 0 {
+		fmt.Fprintln(out)
+		return
+	}
+	if q, ok := s.Survey.ScaleQuestion(); ok {
+		if s.IsNPS {
+			n := s.NPS
+			fmt.Fprintf(out, "  NPS %+.0f  (promoters %d, passives %d, detractors %d, of %d)\n", n.Score, n.Promoters, n.Passives, n.Detractors, n.Total)
+		} else {
+			fmt.Fprintf(out, "  mean %s: %.1f of %d\n", q.ID, s.Mean, q.Max)
+		}
+		most := 1
+		for _, c := range s.Distribution {
+			most = max(most, c)
+		}
+		for i, c := range s.Distribution {
+			fmt.Fprintf(out, "  %3d │%s %d\n", q.Min+i, strings.Repeat("█", c*30/most), c)
+		}
+		for _, g := range []struct {
+			title  string
+			groups []surveys.Group
+		}{{"by month", s.ByMonth}, {"by sequence", s.BySequence}, {"by job", s.ByJob}, {"by mailbox", s.ByMailbox}} {
+			var tb table
+			for _, grp := range g.groups {
+				key := grp.Key
+				if key == "" {
+					key = "-"
+				}
+				if s.IsNPS {
+					tb.row("    "+key, fmt.Sprintf("NPS %+.0f", grp.NPS.Score), fmt.Sprintf("(%d)", grp.N))
+				} else {
+					tb.row("    "+key, fmt.Sprintf("%.1f", grp.Mean), fmt.Sprintf("(%d)", grp.N))
+				}
+			}
+			fmt.Fprintf(out, "  %s:\n", g.title)
+			tb.write(out)
+		}
+	}
+	for _, q := range s.Survey.Questions {
+		counts, ok := s.Choices[q.ID]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(out, "  %s\n", q.Prompt.In(lang))
+		var tb table
+		for _, c := range counts {
+			tb.row("    "+c.Label, fmt.Sprint(c.N), fmt.Sprintf("%.0f%%", 100*float64(c.N)/float64(s.Responses)))
+		}
+		tb.write(out)
+	}
+	fmt.Fprintln(out)
+}
+
+func surveysCSV(env *runEnv, p *project, db dbT, names []string) error {
+	w := csv.NewWriter(env.stdout)
+	for _, name := range names {
+		s, _ := p.surveys.Get(name)
+		head := []string{"survey", "month", "sequence", "job", "mailbox"}
+		for _, q := range s.Questions {
+			head = append(head, q.ID)
+		}
+		w.Write(head)
+		rows, err := surveyRows(env, db, name)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			rec := []string{name, r.Month, r.Sequence, r.Job, r.Mailbox}
+			for _, q := range s.Questions {
+				rec = append(rec, csvAnswer(r.Answers[q.ID], r.Answers[q.ID+".other"]))
+			}
+			w.Write(rec)
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func csvAnswer(v, other any) string {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		s = strings.Join(parts, ";")
+	case float64:
+		s = fmt.Sprint(int(v))
+	default:
+		s = fmt.Sprint(v)
+	}
+	if other != nil {
+		s += " (" + fmt.Sprint(other) + ")"
+	}
+	return s
 }
