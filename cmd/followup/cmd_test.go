@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +24,7 @@ import (
 	"followup/mailer"
 	"followup/sequences"
 	"followup/store"
+	"followup/web"
 )
 
 // testProject is a project made by `followup init`, with its mailbox
@@ -668,4 +674,135 @@ func (tp *testProject) wire(start time.Time) *wired {
 	tp.t.Cleanup(closeAll)
 	clock := sequences.NewFakeClock(start)
 	return &wired{p: p, db: db, mbs: mbs, clock: clock, sched: p.scheduler(db, mbs, clock)}
+}
+
+// surveyProject is a test project with the web server (in-process, on its
+// own port) so emails carry survey and unsubscribe links.
+func surveyProject(t *testing.T) (*testProject, *wired, string) {
+	t.Helper()
+	tp := newTestProject(t)
+	var handler http.Handler
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(ws.Close)
+	secret := strings.Repeat("q", 40)
+	tp.write("followup.yaml", tp.read("followup.yaml")+fmt.Sprintf("\nhttp:\n  public_url: %s\n  secret_env: FOLLOWUP_SECRET\n", ws.URL))
+	tp.getenv = func(k string) string {
+		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": secret}[k]
+	}
+	w := tp.wire(tp.now)
+	srv, err := web.New(w.db, []byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Surveys = &web.Surveys{Set: w.p.surveys, Store: w.db, Secret: []byte(secret), Now: time.Now, Answered: w.p.surveyActions(w.db, w.mbs)}
+	handler = srv.Handler()
+	return tp, w, ws.URL
+}
+
+var anyLink = regexp.MustCompile(`https?://[^\s()<>"]+`)
+
+func TestFollowingEveryLinkOfASurveyEmailRecordsNothing(t *testing.T) {
+	tp, w, _ := surveyProject(t)
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
+	w.clock.Advance(3 * time.Hour)
+	if res, err := w.sched.RunOnce(context.Background()); err != nil || res.Sent != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	raw := string(tp.sandbox.Messages()[0].Data)
+	m := parseMail(t, tp.sandbox.Messages()[0].Data)
+	text, html := parts(t, m)
+	links := map[string]bool{}
+	for _, l := range anyLink.FindAllString(text+html+m.Header.Get("List-Unsubscribe"), -1) {
+		links[strings.ReplaceAll(l, "&amp;", "&")] = true
+	}
+	if len(links) < 12 { // eleven score links and the unsubscribe link
+		t.Fatalf("only %d links in the email:\n%s", len(links), raw)
+	}
+	for l := range links { // a link scanner opens every one of them
+		resp, err := http.Get(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	rows, _ := w.db.SurveyResponses(context.Background(), "")
+	sup, _ := w.db.Suppressions(context.Background())
+	if len(rows) != 0 || len(sup) != 0 {
+		t.Errorf("plain GETs recorded %d survey responses and %d unsubscribes", len(rows), len(sup))
+	}
+}
+
+func TestSurveyAnswersAct(t *testing.T) {
+	tp, w, _ := surveyProject(t)
+	for _, e := range []string{"yes@example.com", "no@example.com"} {
+		tp.mustRun("enroll", e, "-s", "offer-declined", "-n", "X", "-l", "en", "-f", "job_title=Analyst")
+	}
+	w.clock.Advance(25 * time.Hour)
+	if res, err := w.sched.RunOnce(context.Background()); err != nil || res.Sent != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	answer := func(to string, form url.Values) {
+		t.Helper()
+		for _, m := range tp.sandbox.Messages() {
+			if m.To[0] != to {
+				continue
+			}
+			text, _ := parts(t, parseMail(t, m.Data))
+			link := regexp.MustCompile(`https?://\S+/s/[A-Za-z0-9_.-]+`).FindString(text)
+			resp, err := http.Get(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			form.Set("csrf", regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))[1])
+			resp, err = http.PostForm(link, form)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("answering: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			return
+		}
+		t.Fatalf("no email to %s", to)
+	}
+	answer("yes@example.com", url.Values{"reasons": {"salary", "other-offer"}, "contact_again": {"yes"}})
+	answer("no@example.com", url.Values{"reasons": {"team"}, "contact_again": {"no"}})
+	tp.now = time.Now()
+	if out := tp.mustRun("show", "yes@example.com"); !strings.Contains(out, "talent-pool-warmup") || !strings.Contains(out, "declined-offer answered") {
+		t.Errorf("a yes did not enroll them in the talent pool:\n%s", out)
+	}
+	if out := tp.mustRun("show", "no@example.com"); !strings.Contains(out, "do not contact again") {
+		t.Errorf("a no did not stop their sequences:\n%s", out)
+	}
+	notes := 0
+	for _, m := range tp.sandbox.Messages() {
+		if m.To[0] == "wangmin@example.com" {
+			notes++
+			nm := parseMail(t, m.Data)
+			b, _ := io.ReadAll(decodeTransfer(nm.Header.Get("Content-Transfer-Encoding"), nm.Body))
+			if text := decodeQP(string(b), nm.Header.Get("Content-Transfer-Encoding")); !strings.Contains(text, "Salary below expectations") && !strings.Contains(text, "Team or manager") && !strings.Contains(text, "薪资低于预期") && !strings.Contains(text, "团队或上级") {
+				t.Errorf("note without the reasons:\n%s", text)
+			}
+		}
+	}
+	if notes != 2 {
+		t.Errorf("%d notes to the recruiter, want 2", notes)
+	}
+	if out := tp.mustRun("report", "surveys", "-s", "declined-offer"); !strings.Contains(out, "2 responses") {
+		t.Errorf("report:\n%s", out)
+	}
+	if out := tp.mustRun("report", "surveys", "--csv"); !strings.Contains(out, "declined-offer,") || !strings.Contains(out, "salary;other-offer") {
+		t.Errorf("csv:\n%s", out)
+	}
+}
+
+func decodeQP(s, cte string) string {
+	if !strings.EqualFold(cte, "quoted-printable") {
+		return s
+	}
+	b, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(s)))
+	if err != nil {
+		return s
+	}
+	return string(b)
 }
