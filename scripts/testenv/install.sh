@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs, from Debian's apt
 # repositories: Postfix + Dovecot (real SMTP/IMAP servers for the mail
-# integration tests), openssl (test certificate), PostgreSQL and Chromium.
+# integration tests), openssl (test certificate), PostgreSQL and Chromium
+# (with a CJK font so screenshots of zh-CN pages are readable).
 #
 # Idempotent: when every package is already installed it returns at once
 # without touching apt. Must run as root for the install; when not root and
 # something is missing it prints what to install and exits non-zero.
 set -euo pipefail
 
-PKGS=(postfix dovecot-imapd dovecot-lmtpd openssl postgresql chromium)
+PKGS=(postfix dovecot-imapd dovecot-lmtpd openssl postgresql chromium fonts-wqy-microhei)
 
 missing=()
 for p in "${PKGS[@]}"; do
