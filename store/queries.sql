@@ -324,8 +324,13 @@ ORDER BY e.sequence, m.step, m.template;
 -- name: survey-link-use
 INSERT INTO survey_links_used (token_hash, used_at) VALUES (?, ?) ON CONFLICT (token_hash) DO NOTHING;
 
--- name: survey-link-used
-SELECT COUNT(*) FROM survey_links_used WHERE token_hash = ?;
+-- name: survey-link
+-- What opening a survey link needs: the candidate's language and whether
+-- the link was already answered (no row: no such enrollment).
+SELECT c.language AS language,
+       EXISTS (SELECT 1 FROM survey_links_used WHERE token_hash = ?) AS used
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE e.uid = ?;
 
 -- name: survey-response-insert
 INSERT INTO survey_responses (survey, enrollment_id, sequence, job, mailbox, month, score, answers, created_at)

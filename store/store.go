@@ -141,7 +141,7 @@ type queries struct {
 	PoolConsentGet         *sqlx.Stmt `query:"pool-consent-get"`
 	VariantReport          *sqlx.Stmt `query:"variant-report,read"`
 	SurveyLinkUse          *sqlx.Stmt `query:"survey-link-use"`
-	SurveyLinkUsed         *sqlx.Stmt `query:"survey-link-used,read"`
+	SurveyLink             *sqlx.Stmt `query:"survey-link,read"`
 	SurveyResponseInsert   *sqlx.Stmt `query:"survey-response-insert"`
 	SurveyResponses        *sqlx.Stmt `query:"survey-responses,read"`
 	MessageAssumeSent      *sqlx.Stmt `query:"message-assume-sent"`

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,13 +59,22 @@ func (db *DB) SaveSurveyResponse(ctx context.Context, tokenHash string, r Survey
 	return saved, err
 }
 
-// SurveyLinkUsed reports whether a link was already answered.
-func (db *DB) SurveyLinkUsed(ctx context.Context, tokenHash string) (bool, error) {
-	var n int
-	if err := db.q.SurveyLinkUsed.GetContext(ctx, &n, tokenHash); err != nil {
-		return false, fmt.Errorf("checking the survey link: %w", err)
+// SurveyLink reports, for the enrollment a survey link names, the
+// candidate's language and whether the link was already answered;
+// ErrNotFound when there is no such enrollment.
+func (db *DB) SurveyLink(ctx context.Context, uid, tokenHash string) (language string, used bool, err error) {
+	var row struct {
+		Language string `db:"language"`
+		Used     bool   `db:"used"`
 	}
-	return n > 0, nil
+	err = db.q.SurveyLink.GetContext(ctx, &row, tokenHash, uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, fmt.Errorf("enrollment %s: %w", uid, ErrNotFound)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("checking the survey link: %w", err)
+	}
+	return row.Language, row.Used, nil
 }
 
 // SurveyRow is a stored response for reports.

@@ -57,10 +57,16 @@ func ParseToken(secret []byte, token string, maxAge time.Duration, now time.Time
 		return Link{}, ErrInvalidToken
 	}
 	l := Link{UID: parts[0], Survey: parts[1], Issued: time.Unix(days*int64(day/time.Second), 0)}
-	if maxAge > 0 && now.After(l.Issued.Add(maxAge+day)) {
+	if l.Expired(maxAge, now) {
 		return l, ErrExpiredToken
 	}
 	return l, nil
+}
+
+// Expired reports whether a link issued on its day is older than maxAge
+// (0: never expires), counting the whole last day.
+func (l Link) Expired(maxAge time.Duration, now time.Time) bool {
+	return maxAge > 0 && now.After(l.Issued.Add(maxAge+day))
 }
 
 // TokenHash is how a used token is remembered (anonymous responses must not

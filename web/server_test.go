@@ -14,7 +14,7 @@ import (
 	"followup/store"
 )
 
-func setup(t *testing.T) (*store.DB, http.Handler, []byte, sequences.Enrollment) {
+func setup(t testing.TB) (*store.DB, http.Handler, []byte, sequences.Enrollment) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
 	if err != nil {

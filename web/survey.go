@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,7 +28,7 @@ import (
 type SurveyStore interface {
 	EnrollmentByUID(ctx context.Context, uid string) (sequences.Enrollment, error)
 	SaveSurveyResponse(ctx context.Context, tokenHash string, r store.SurveyResponse) (bool, error)
-	SurveyLinkUsed(ctx context.Context, tokenHash string) (bool, error)
+	SurveyLink(ctx context.Context, uid, tokenHash string) (language string, used bool, err error)
 }
 
 // Surveys serves the survey pages: GET shows the form (a score link from
@@ -39,10 +42,29 @@ type Surveys struct {
 	// Answered, if set, acts on a recorded response (notify the recruiter,
 	// enroll or stop) after it is saved; errors are logged by the caller.
 	Answered func(ctx context.Context, s *surveys.Survey, e sequences.Enrollment, a surveys.Answers)
+	// PerAddress and PerLink are how many requests a minute one client
+	// address and one survey link may make (0: 60 and 20).
+	PerAddress, PerLink int
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	forms    sync.Map // formKey → formPage: a blank form rendered once
 }
+
+// A blank form (a GET, nothing answered yet) is the same for everyone who
+// opens that survey in that language with that score preselected, except
+// for the CSRF value; it is rendered once and kept as the bytes before and
+// after that value.
+type formKey struct {
+	def         *surveys.Survey
+	lang, score string
+}
+
+type formPage struct{ before, after []byte }
+
+// csrfMark stands in for the CSRF value while a blank form is rendered for
+// the cache; it has the length and alphabet of a real one.
+const csrfMark = "CSRFxMARKxCSRFxMARKxCSRF"
 
 // allow rate-limits requests per key: burst at once, then burst a minute.
 // A link scanner opening all eleven score links of an NPS email stays
@@ -113,7 +135,7 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 	token := r.PathValue("token")
 	lang := pickLang("", r.Header.Get("Accept-Language"))
 	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if !sv.allow("ip:"+ip, 60) || !sv.allow("t:"+token, 20) {
+	if !sv.allow("ip:"+ip, cmp.Or(sv.PerAddress, 60)) || !sv.allow("t:"+token, cmp.Or(sv.PerLink, 20)) {
 		s.surveyMessage(w, lang, http.StatusTooManyRequests, "invalidTitle", "busy")
 		return
 	}
@@ -127,24 +149,22 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 		s.surveyMessage(w, lang, http.StatusNotFound, "invalidTitle", "invalid")
 		return
 	}
-	e, err := sv.Store.EnrollmentByUID(r.Context(), link.UID)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.Log.Error("survey lookup", "err", err)
-		}
+	hash := surveys.TokenHash(token)
+	candLang, used, err := sv.Store.SurveyLink(r.Context(), link.UID, hash)
+	if errors.Is(err, store.ErrNotFound) {
 		s.surveyMessage(w, lang, http.StatusNotFound, "invalidTitle", "invalid")
 		return
+	} else if err != nil {
+		s.Log.Error("opening a survey link", "err", err)
+		http.Error(w, "please try again", http.StatusServiceUnavailable)
+		return
 	}
-	lang = pickLang(e.Language, r.Header.Get("Accept-Language"))
-	if _, err := surveys.ParseToken(sv.Secret, token, def.ExpiresD, sv.Now()); errors.Is(err, surveys.ErrExpiredToken) {
+	lang = pickLang(candLang, r.Header.Get("Accept-Language"))
+	if link.Expired(def.ExpiresD, sv.Now()) {
 		s.surveyMessage(w, lang, http.StatusGone, "expiredTitle", "expired")
 		return
 	}
-	hash := surveys.TokenHash(token)
-	if used, err := sv.Store.SurveyLinkUsed(r.Context(), hash); err != nil {
-		http.Error(w, "please try again", http.StatusServiceUnavailable)
-		return
-	} else if used {
+	if used {
 		s.surveyMessage(w, lang, http.StatusOK, "usedTitle", "used")
 		return
 	}
@@ -156,7 +176,7 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 				form.Set(q.ID, strconv.Itoa(n)) // preselected, not recorded
 			}
 		}
-		s.renderSurvey(w, http.StatusOK, def, full, token, form, nil)
+		s.blankForm(w, def, full, form, token)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -173,6 +193,12 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 	answers, problems := def.FromForm(r.PostForm, full)
 	if len(problems) > 0 {
 		s.renderSurvey(w, http.StatusBadRequest, def, full, token, r.PostForm, problems)
+		return
+	}
+	e, err := sv.Store.EnrollmentByUID(r.Context(), link.UID)
+	if err != nil {
+		s.Log.Error("loading the enrollment of a survey answer", "err", err)
+		http.Error(w, "please try again", http.StatusServiceUnavailable)
 		return
 	}
 	resp := store.SurveyResponse{Survey: def.Name, Sequence: e.Sequence, Job: e.Fields["job_title"], Mailbox: e.Mailbox,
@@ -201,8 +227,39 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 	s.writeSurvey(w, http.StatusOK, v)
 }
 
+// blankForm writes the form as a GET shows it, from the cache.
+func (s *Server) blankForm(w http.ResponseWriter, def *surveys.Survey, lang string, form url.Values, token string) {
+	key := formKey{def: def, lang: lang, score: form.Encode()}
+	cached, ok := s.Surveys.forms.Load(key)
+	if !ok {
+		var buf bytes.Buffer
+		if err := s.pages.ExecuteTemplate(&buf, "survey", s.formView(def, lang, csrfMark, form, nil)); err != nil {
+			s.Log.Error("rendering a survey page", "err", err)
+			http.Error(w, "please try again", http.StatusInternalServerError)
+			return
+		}
+		before, after, found := bytes.Cut(buf.Bytes(), []byte(csrfMark))
+		if !found {
+			s.renderSurvey(w, http.StatusOK, def, lang, token, form, nil)
+			return
+		}
+		cached, _ = s.Surveys.forms.LoadOrStore(key, formPage{before, after})
+	}
+	p, csrf := cached.(formPage), s.csrfToken(token)
+	surveyHeaders(w)
+	w.Header().Set("Content-Length", strconv.Itoa(len(p.before)+len(csrf)+len(p.after)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(p.before)
+	io.WriteString(w, csrf)
+	w.Write(p.after)
+}
+
 func (s *Server) renderSurvey(w http.ResponseWriter, code int, def *surveys.Survey, lang, token string, form url.Values, problems map[string]string) {
-	v := surveyView{Lang: lang, Title: def.Title.In(lang), Intro: def.Intro.In(lang), State: "form", CSRF: s.csrfToken(token),
+	s.writeSurvey(w, code, s.formView(def, lang, s.csrfToken(token), form, problems))
+}
+
+func (s *Server) formView(def *surveys.Survey, lang, csrf string, form url.Values, problems map[string]string) surveyView {
+	v := surveyView{Lang: lang, Title: def.Title.In(lang), Intro: def.Intro.In(lang), State: "form", CSRF: csrf,
 		Submit: surveyTexts[pickLang(lang, "")]["submit"]}
 	for _, q := range def.Questions {
 		qv := questionView{ID: q.ID, Kind: q.Kind, Prompt: q.Prompt.In(lang), Required: q.Required, Problem: problems[q.ID],
@@ -220,7 +277,7 @@ func (s *Server) renderSurvey(w http.ResponseWriter, code int, def *surveys.Surv
 		}
 		v.Questions = append(v.Questions, qv)
 	}
-	s.writeSurvey(w, code, v)
+	return v
 }
 
 func (s *Server) surveyMessage(w http.ResponseWriter, lang string, code int, title, msg string) {
@@ -228,9 +285,13 @@ func (s *Server) surveyMessage(w http.ResponseWriter, lang string, code int, tit
 	s.writeSurvey(w, code, surveyView{Lang: map[string]string{"zh": "zh-CN", "en": "en"}[lang], Title: t[title], State: "message", Message: t[msg]})
 }
 
-func (s *Server) writeSurvey(w http.ResponseWriter, code int, v surveyView) {
+func surveyHeaders(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+}
+
+func (s *Server) writeSurvey(w http.ResponseWriter, code int, v surveyView) {
+	surveyHeaders(w)
 	w.WriteHeader(code)
 	if err := s.pages.ExecuteTemplate(w, "survey", v); err != nil {
 		s.Log.Error("rendering a survey page", "err", err)

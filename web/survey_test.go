@@ -14,7 +14,7 @@ import (
 	"followup/surveys"
 )
 
-func surveySetup(t *testing.T) (*store.DB, http.Handler, func(survey string) string) {
+func surveySetup(t testing.TB) (*store.DB, http.Handler, func(survey string) string) {
 	t.Helper()
 	db, _, secret, e := setup(t)
 	set, ps := surveys.Load(filepath.Join("..", "cmd", "followup", "starter", "surveys"))
