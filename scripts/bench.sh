@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sending throughput and due-scan benchmarks, with a summary against the
+# Sending throughput, due-scan and survey-page benchmarks, with a summary against the
 # targets in docs/PERFORMANCE.md. Takes about 25 s on 2 cores (seeding
 # the 1,000,000-enrollment store is ~10 s of it, done once per run).
 # With the test servers up (source DIR/env.sh of scripts/testenv/start.sh)
@@ -24,6 +24,12 @@ echo "command: go test -run '^\$' -bench 'BenchmarkSend|BenchmarkFindDue' -bench
 echo
 
 go test -run '^$' -bench 'BenchmarkSend$|BenchmarkFindDue' -benchtime="$benchtime" -count="$count" -timeout 20m ./sequences/ | tee "$out"
+
+# Survey pages: opening a link against net/http serving the same bytes, and
+# answers recorded in SQLite.
+echo
+echo "command: go test -run '^\$' -bench 'BenchmarkSurvey' -benchtime=$benchtime -count=$count ./web/"
+go test -run '^$' -bench 'BenchmarkSurvey' -benchtime="$benchtime" -count="$count" ./web/ | tee -a "$out"
 
 # Against a real MTA too, when scripts/testenv/start.sh's servers are up
 # (source DIR/env.sh first; scripts/test.sh-style environment).
@@ -65,6 +71,9 @@ function median(a, n,   i, j, t) {
 /seeded [0-9]+\+[0-9]+ enrollments in/       { sub(/^.*seeded /, "seeded "); seeds = seeds "  " $0 "\n" }
 /^BenchmarkIngest\/raw/                      { iraw[++niraw] = value("msgs/s") + 0 }
 /^BenchmarkIngest\/full/                     { ifull[++nifull] = value("msgs/s") + 0 }
+/^BenchmarkSurveyPage\/static/              { sstat[++nsstat] = value("pages/s") + 0 }
+/^BenchmarkSurveyPage\/survey/              { ssurv[++nssurv] = value("pages/s") + 0 }
+/^BenchmarkSurveyAnswer/                     { spost[++nspost] = value("posts/s") + 0 }
 /^BenchmarkReplyToStop/                      { r50[++nr] = value("p50-ms") + 0; r99[nr] = value("p99-ms") + 0 }
 /setup: appended [0-9]+ replies/             { ingestn = $0; sub(/^.*setup: appended /, "", ingestn); sub(/ .*$/, "", ingestn) }
 END {
@@ -99,6 +108,15 @@ END {
 		printf "Reply to stopped (SMTP accepted -> Postfix -> LMTP -> Dovecot -> IDLE watcher -> SQLite):\n"
 		printf "p50 / p99                %6.0f / %.0f ms   target p99 < 3000 ms   %s\n", a50, a99, (ok5 ? "met" : "NOT MET")
 	}
+	ok6 = 1
+	if (nsstat && nssurv) {
+		st = median(sstat, nsstat); su = median(ssurv, nssurv); spct = 100 * su / st; ok6 = (spct >= 50)
+		printf "Survey pages (HTTP on loopback, 16 clients):\n"
+		printf "static bytes (limit)     %8.0f pages/s\n", st
+		printf "survey page (product)    %8.0f pages/s\n", su
+		printf "survey / static          %8.1f %%    target >= 50 %%   %s\n", spct, (ok6 ? "met" : "NOT MET")
+	}
+	if (nspost) printf "survey answers (SQLite)  %8.0f posts/s\n", median(spost, nspost)
 	printf "%s", seeds
-	if (strict && !(ok1 && ok2 && ok3 && ok4 && ok5)) exit 1
+	if (strict && !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6)) exit 1
 }' "$out"
