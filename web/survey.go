@@ -134,7 +134,7 @@ func (s *Server) surveyRequest(w http.ResponseWriter, r *http.Request, post bool
 	sv := s.Surveys
 	token := r.PathValue("token")
 	lang := pickLang("", r.Header.Get("Accept-Language"))
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := clientAddr(r)
 	if !sv.allow("ip:"+ip, cmp.Or(sv.PerAddress, 60)) || !sv.allow("t:"+token, cmp.Or(sv.PerLink, 20)) {
 		s.surveyMessage(w, lang, http.StatusTooManyRequests, "invalidTitle", "busy")
 		return
@@ -306,4 +306,29 @@ func SurveyURL(base string, secret []byte, uid, survey string, issued time.Time,
 		u += "?score=" + strconv.Itoa(*score)
 	}
 	return u
+}
+
+// clientAddr is the address a request comes from, for rate limits. Behind
+// a reverse proxy on the same machine or network (the connection comes
+// from a loopback or private address) it is the last address of
+// X-Forwarded-For, the one that proxy saw; the earlier entries are the
+// client's own word and are ignored.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer := net.ParseIP(host)
+	xff := r.Header.Values("X-Forwarded-For")
+	if peer == nil || !(peer.IsLoopback() || peer.IsPrivate()) || len(xff) == 0 {
+		return host
+	}
+	last := xff[len(xff)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+		return ip.String()
+	}
+	return host
 }

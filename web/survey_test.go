@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -182,4 +183,30 @@ func mustParse(t *testing.T, secret []byte, path string) surveys.Link {
 		t.Fatal(err)
 	}
 	return l
+}
+
+func TestClientAddr(t *testing.T) {
+	tests := []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"203.0.113.7:5000", nil, "203.0.113.7"},
+		{"203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"}, // not from a proxy: the header is ignored
+		{"127.0.0.1:5000", nil, "127.0.0.1"},
+		{"127.0.0.1:5000", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"10.0.0.2:5000", []string{"1.1.1.1, 198.51.100.1"}, "198.51.100.1"}, // the first entry is the client's word
+		{"[::1]:5000", []string{"1.1.1.1", "2001:db8::1"}, "2001:db8::1"},
+		{"127.0.0.1:5000", []string{"not an address"}, "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/s/x", nil)
+		r.RemoteAddr = tt.remote
+		for _, v := range tt.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := clientAddr(r); got != tt.want {
+			t.Errorf("%s %q: %s, want %s", tt.remote, tt.xff, got, tt.want)
+		}
+	}
 }
