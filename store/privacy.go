@@ -117,6 +117,7 @@ func (db *DB) Forget(ctx context.Context, email string, now time.Time) (bool, er
 			stmt *sqlx.Stmt
 			args []any
 		}{
+			{"survey answers", db.q.ForgetSurveyResponses, []any{id}},
 			{"enrollments", db.q.ForgetEnrollments, []any{now, id}},
 			{"messages", db.q.ForgetMessages, []any{now, id}},
 			{"events", db.q.ForgetEvents, []any{id}},

@@ -280,6 +280,12 @@ WHERE candidate_id = ?;
 UPDATE messages SET to_addr = '', subject = '', error = '', updated_at = ?
 WHERE enrollment_id IN (SELECT id FROM enrollments WHERE candidate_id = ?);
 
+-- name: forget-survey-responses
+-- Answers linked to the candidate (free text may name them) are deleted;
+-- anonymous answers were never linked and stay.
+DELETE FROM survey_responses
+WHERE enrollment_id IN (SELECT id FROM enrollments WHERE candidate_id = ?);
+
 -- name: forget-events
 UPDATE events SET detail = '' WHERE candidate_id = ?;
 

@@ -172,6 +172,7 @@ type queries struct {
 	ForgetEnrollments      *sqlx.Stmt `query:"forget-enrollments"`
 	ForgetMessages         *sqlx.Stmt `query:"forget-messages"`
 	ForgetEvents           *sqlx.Stmt `query:"forget-events"`
+	ForgetSurveyResponses  *sqlx.Stmt `query:"forget-survey-responses"`
 	ForgetInbound          *sqlx.Stmt `query:"forget-inbound"`
 	ForgetSuppression      *sqlx.Stmt `query:"forget-suppression"`
 	SoftBounce             *sqlx.Stmt `query:"soft-bounce"`

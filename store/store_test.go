@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,46 @@ func TestParseQueriesFindsEveryStatement(t *testing.T) {
 		if sql == "" {
 			t.Errorf("query %s is empty", name)
 		}
+	}
+}
+
+// Forgetting a candidate deletes the survey answers linked to them (free
+// text may name them) and keeps anonymous answers, which name no one.
+func TestForgetErasesLinkedSurveyAnswers(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	out, err := db.Enroll(ctx, []sequences.EnrollRequest{req("li.lei@example.com"), req("han.mei@example.com")},
+		map[string]*sequences.Sequence{"s": testSeq}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, han := out[0].Enrollment, out[1].Enrollment
+	save := func(hash string, r SurveyResponse) {
+		r.At, r.Answers = now, map[string]any{"reason": "李雷的私人原因"}
+		if ok, err := db.SaveSurveyResponse(ctx, hash, r); err != nil || !ok {
+			t.Fatalf("saving %s: %v %v", hash, ok, err)
+		}
+	}
+	save("h1", SurveyResponse{Survey: "declined-offer", EnrollmentID: li.ID, CandidateID: li.CandidateID})
+	save("h2", SurveyResponse{Survey: "nps", Sequence: "s"}) // anonymous
+	save("h3", SurveyResponse{Survey: "declined-offer", EnrollmentID: han.ID, CandidateID: han.CandidateID})
+	if found, err := db.Forget(ctx, "li.lei@example.com", now); err != nil || !found {
+		t.Fatalf("forget: %v %v", found, err)
+	}
+	rows, err := db.SurveyResponses(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var surveys []string
+	for _, r := range rows {
+		surveys = append(surveys, r.Survey)
+	}
+	if len(rows) != 2 || strings.Join(surveys, ",") != "nps,declined-offer" && strings.Join(surveys, ",") != "declined-offer,nps" {
+		t.Fatalf("after forget: %v", surveys)
 	}
 }

@@ -167,7 +167,7 @@ func (c forgetCmd) Run(env *runEnv) error {
 			fmt.Fprintf(env.stdout, "%s is not a candidate here; if it was suppressed, only its hash is kept now.\n", addr)
 			return nil
 		}
-		fmt.Fprintf(env.stdout, "Erased %s: name, address, fields, subjects, replies. Anonymous counts remain; if they had unsubscribed, a hash of the address keeps them suppressed.\n", addr)
+		fmt.Fprintf(env.stdout, "Erased %s: name, address, fields, subjects, replies, survey answers. Anonymous counts and anonymous survey answers remain; if they had unsubscribed, a hash of the address keeps them suppressed.\n", addr)
 		return nil
 	})
 }
