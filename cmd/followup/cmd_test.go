@@ -791,7 +791,7 @@ func TestSurveyAnswersAct(t *testing.T) {
 	if out := tp.mustRun("report", "surveys", "-s", "declined-offer"); !strings.Contains(out, "2 responses") {
 		t.Errorf("report:\n%s", out)
 	}
-	if out := tp.mustRun("report", "surveys", "--csv"); !strings.Contains(out, "declined-offer,") || !strings.Contains(out, "salary;other-offer") {
+	if out := tp.mustRun("report", "surveys", "--csv"); !strings.HasPrefix(out, "\ufeffsurvey,") || !strings.Contains(out, "declined-offer,") || !strings.Contains(out, "salary;other-offer") {
 		t.Errorf("csv:\n%s", out)
 	}
 }
@@ -805,4 +805,21 @@ func decodeQP(s, cte string) string {
 		return s
 	}
 	return string(b)
+}
+
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "",
+		"薪资低于预期":                   "薪资低于预期",
+		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")",
+		"+1 555":                   "'+1 555",
+		"-2+3":                     "'-2+3",
+		"@SUM(A1)":                 "'@SUM(A1)",
+		"\tx":                      "'\tx",
+		"9":                        "9",
+	} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"followup/surveys"
@@ -139,6 +140,11 @@ func printSummary(env *runEnv, s surveys.Summary, lang string) {
 }
 
 func surveysCSV(env *runEnv, p *project, db dbT, names []string) error {
+	// A byte-order mark, so that Excel (which otherwise guesses GBK on a
+	// Chinese system) reads the file as UTF-8.
+	if _, err := io.WriteString(env.stdout, "\ufeff"); err != nil {
+		return err
+	}
 	w := csv.NewWriter(env.stdout)
 	for _, name := range names {
 		s, _ := p.surveys.Get(name)
@@ -155,6 +161,9 @@ func surveysCSV(env *runEnv, p *project, db dbT, names []string) error {
 			rec := []string{name, r.Month, r.Sequence, r.Job, r.Mailbox}
 			for _, q := range s.Questions {
 				rec = append(rec, csvAnswer(r.Answers[q.ID], r.Answers[q.ID+".other"]))
+			}
+			for i := range rec {
+				rec[i] = csvSafe(rec[i])
 			}
 			w.Write(rec)
 		}
@@ -181,6 +190,15 @@ func csvAnswer(v, other any) string {
 	}
 	if other != nil {
 		s += " (" + fmt.Sprint(other) + ")"
+	}
+	return s
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula (a
+// candidate's answer "=HYPERLINK(…)"): such a cell gets a leading quote.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
 	}
 	return s
 }
