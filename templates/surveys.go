@@ -60,47 +60,15 @@ func boundFuncs(links SurveyLinks) template.FuncMap {
 
 // collectSurveys records the survey names a template tree calls for.
 func collectSurveys(tree *parse.Tree, out map[string]bool) {
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			if len(n.Args) == 2 {
-				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "survey" || id.Ident == "survey_scale") {
-					if s, ok := n.Args[1].(*parse.StringNode); ok {
-						out[s.Text] = true
-					}
-				}
-			}
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
+	walkTree(tree.Root, func(n parse.Node) {
+		c, ok := n.(*parse.CommandNode)
+		if !ok || len(c.Args) != 2 {
+			return
 		}
-	}
-	walk(tree.Root)
+		if id, ok := c.Args[0].(*parse.IdentifierNode); ok && (id.Ident == "survey" || id.Ident == "survey_scale") {
+			if s, ok := c.Args[1].(*parse.StringNode); ok {
+				out[s.Text] = true
+			}
+		}
+	})
 }

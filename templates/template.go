@@ -172,43 +172,8 @@ func collectFields(tree *parse.Tree, out map[string]int, lineBase int) {
 		}
 		out[name] = lineBase + line - 1
 	}
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
+	walkTree(tree.Root, func(n parse.Node) {
 		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walk(n.Pipe)
-		case *parse.ChainNode:
-			walk(n.Node)
 		case *parse.FieldNode:
 			note(n.Ident[0], n)
 		case *parse.VariableNode:
@@ -216,8 +181,48 @@ func collectFields(tree *parse.Tree, out map[string]int, lineBase int) {
 				note(n.Ident[1], n)
 			}
 		}
+	})
+}
+
+// walkTree calls visit on n and every node below it.
+func walkTree(n parse.Node, visit func(parse.Node)) {
+	visit(n)
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				walkTree(c, visit)
+			}
+		}
+	case *parse.ActionNode:
+		walkTree(n.Pipe, visit)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				walkTree(c, visit)
+			}
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			walkTree(a, visit)
+		}
+	case *parse.IfNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.RangeNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.WithNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.TemplateNode:
+		walkTree(n.Pipe, visit)
+	case *parse.ChainNode:
+		walkTree(n.Node, visit)
 	}
-	walk(tree.Root)
+}
+
+func walkBranch(b *parse.BranchNode, visit func(parse.Node)) {
+	walkTree(b.Pipe, visit)
+	walkTree(b.List, visit)
+	walkTree(b.ElseList, visit)
 }
 
 // Render produces the message parts for data. The subject is rendered from
