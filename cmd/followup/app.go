@@ -156,11 +156,16 @@ func displayAddr(a mail.Address) string {
 
 // localTime formats t in the project's time zone.
 func (p *project) localTime(t time.Time) string {
+	return t.In(p.location()).Format("2006-01-02 15:04")
+}
+
+// location is the project's time zone (checked when the config is loaded).
+func (p *project) location() *time.Location {
 	loc, err := time.LoadLocation(p.cfg.Timezone)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC
 	}
-	return t.In(loc).Format("2006-01-02 15:04")
+	return loc
 }
 
 func caPool(file string) (*x509.CertPool, error) {

@@ -794,6 +794,13 @@ func TestSurveyAnswersAct(t *testing.T) {
 	if out := tp.mustRun("report", "surveys", "--csv"); !strings.HasPrefix(out, "\ufeffsurvey,") || !strings.Contains(out, "declined-offer,") || !strings.Contains(out, "salary;other-offer") {
 		t.Errorf("csv:\n%s", out)
 	}
+	results := filepath.Join(tp.dir, "results.html")
+	if out := tp.mustRun("report", "surveys", "--html", results); !strings.Contains(out, "Wrote ") {
+		t.Errorf("html: %s", out)
+	}
+	if page := tp.read("results.html"); !strings.Contains(page, "薪资低于预期") || !strings.Contains(page, " CST</p>") {
+		t.Errorf("results page:\n%s", page)
+	}
 }
 
 func decodeQP(s, cte string) string {

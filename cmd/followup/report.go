@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"followup/surveys"
+	"followup/web"
 )
 
 type reportCmd struct {
@@ -41,6 +44,7 @@ func (reportVariantsCmd) Run(env *runEnv) error {
 type reportSurveysCmd struct {
 	Survey string `short:"s" help:"Only this survey."`
 	CSV    bool   `help:"Every response as CSV (one column per question) instead of the summary."`
+	HTML   string `name:"html" placeholder:"FILE" help:"Write the results as a web page with charts to FILE ('-': standard output), to open in a browser."`
 }
 
 func (c reportSurveysCmd) Run(env *runEnv) error {
@@ -54,6 +58,9 @@ func (c reportSurveysCmd) Run(env *runEnv) error {
 		}
 		if c.CSV {
 			return surveysCSV(env, p, db, names)
+		}
+		if c.HTML != "" {
+			return surveysHTML(env, p, db, names, c.HTML)
 		}
 		for _, name := range names {
 			s, _ := p.surveys.Get(name)
@@ -201,4 +208,35 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// surveysHTML writes the results page (charts in inline SVG, no scripts).
+// The file is written whole or not at all.
+func surveysHTML(env *runEnv, p *project, db dbT, names []string, path string) error {
+	var sums []surveys.Summary
+	for _, name := range names {
+		s, _ := p.surveys.Get(name)
+		rows, err := surveyRows(env, db, name)
+		if err != nil {
+			return err
+		}
+		sums = append(sums, surveys.Summarize(s, rows, p.cfg.Language))
+	}
+	var buf bytes.Buffer
+	if err := web.RenderResults(&buf, sums, p.cfg.Language, env.clock().In(p.location())); err != nil {
+		return err
+	}
+	if path == "-" {
+		_, err := env.stdout.Write(buf.Bytes())
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("writing the results page: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing the results page: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "Wrote %s (%d surveys); open it in a browser.\n", path, len(sums))
+	return nil
 }
