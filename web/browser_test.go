@@ -21,48 +21,13 @@ import (
 // Screenshots of each page are kept in $FOLLOWUP_ARTIFACTS (default: the
 // test's temporary folder).
 func TestSurveyOnAPhoneInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
-			t.Fatal("chromium is not installed (scripts/testenv/install.sh installs it)")
-		}
-		t.Skip("chromium is not installed; scripts/test.sh installs it")
-	}
+	ctx, shot := phoneBrowser(t)
 	db, h, link := surveySetup(t)
 	ts := httptest.NewServer(h)
 	defer ts.Close()
-	artifacts := os.Getenv("FOLLOWUP_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	os.MkdirAll(artifacts, 0o755)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844), // a phone
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(artifacts, name), buf, 0o644)
-		})
-	}
 	var title, thanks, problem string
-	err = chromedp.Run(ctx,
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(ts.URL+link("declined-offer")),
 		chromedp.WaitVisible(`button[type=submit]`),
 		chromedp.Text(`h1`, &title),
@@ -97,5 +62,98 @@ func TestSurveyOnAPhoneInChromium(t *testing.T) {
 	if sum.Choices["reasons"][0].N != 1 {
 		t.Error("the answer does not show in the report")
 	}
-	t.Logf("screenshots in %s", artifacts)
+}
+
+// phoneBrowser starts headless Chromium with a phone-sized screen and
+// returns its context and an action that saves a full-page screenshot in
+// $FOLLOWUP_ARTIFACTS (default: the test's temporary folder).
+func phoneBrowser(t *testing.T) (context.Context, func(name string) chromedp.Action) {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
+			t.Fatal("chromium is not installed (scripts/testenv/install.sh installs it)")
+		}
+		t.Skip("chromium is not installed; scripts/test.sh installs it")
+	}
+	artifacts := os.Getenv("FOLLOWUP_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = t.TempDir()
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The profile is removed after the browser has exited (Chromium may
+	// still be writing to it when a test's own temporary folder goes).
+	profile, err := os.MkdirTemp("", "followup-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile),
+		chromedp.WindowSize(390, 844), // a phone
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(profile)
+	})
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
+		t.Fatal(err)
+	}
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			t.Logf("screenshot %s", filepath.Join(artifacts, name))
+			return os.WriteFile(filepath.Join(artifacts, name), buf, 0o644)
+		})
+	}
+	return ctx, shot
+}
+
+// TestNPSOnAPhoneInChromium opens a score link from an NPS email (score 3
+// chosen, nothing recorded), changes it to 9 with a tap on the number,
+// writes a reason and sends: one anonymous response with score 9.
+func TestNPSOnAPhoneInChromium(t *testing.T) {
+	ctx, shot := phoneBrowser(t)
+	db, h, link := surveySetup(t)
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	var preselected, thanks string
+	var fits bool
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(ts.URL+link("nps")+"?score=3"),
+		chromedp.WaitVisible(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('input[name=score]:checked').value`, &preselected),
+		// All eleven numbers on the screen without scrolling sideways.
+		chromedp.Evaluate(`[...document.querySelectorAll('.pt span')].every(e => e.getBoundingClientRect().right <= window.innerWidth)`, &fits),
+		shot("nps-1-form.png"),
+		chromedp.Click(`input[name=score][value="9"] + span`, chromedp.ByQuery),
+		chromedp.SendKeys(`textarea[name=reason]`, "面试官很专业", chromedp.ByQuery),
+		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.Text(`main`, &thanks, chromedp.ByQuery),
+		shot("nps-2-thanks.png"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preselected != "3" || !fits || !strings.Contains(thanks, "谢谢您的反馈") {
+		t.Errorf("preselected %q, numbers fit %v, thanks %q", preselected, fits, thanks)
+	}
+	rows, err := db.SurveyResponses(context.Background(), "nps")
+	if err != nil || len(rows) != 1 || rows[0].Score == nil || *rows[0].Score != 9 {
+		t.Fatalf("stored: %+v %v", rows, err)
+	}
 }
