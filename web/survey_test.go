@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
 )
@@ -208,5 +209,39 @@ func TestClientAddr(t *testing.T) {
 		if got := clientAddr(r); got != tt.want {
 			t.Errorf("%s %q: %s, want %s", tt.remote, tt.xff, got, tt.want)
 		}
+	}
+}
+
+// The page speaks the candidate's language: an English-speaking
+// candidate's link shows English whatever the browser says; a link whose
+// candidate has no stored language follows Accept-Language.
+func TestSurveyPageLanguage(t *testing.T) {
+	db, h, _ := surveySetup(t)
+	seq := &sequences.Sequence{Name: "s", Steps: []sequences.Step{{Template: "a", After: sequences.Delay{D: time.Hour}}}}
+	out, err := db.Enroll(context.Background(), []sequences.EnrollRequest{
+		{Candidate: sequences.Candidate{Email: "bob@example.com", Name: "Bob", Language: "en"}, Sequence: "s", Mailbox: "m"},
+	}, map[string]*sequences.Sequence{"s": seq}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	bob := "/s/" + surveys.NewToken(secret, out[0].Enrollment.UID, "declined-offer", time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	w := do(h, "GET", bob, nil, map[string]string{"Accept-Language": "zh-CN,zh;q=0.9"})
+	body := w.Body.String()
+	if w.Code != 200 || !strings.Contains(body, `lang="en"`) || !strings.Contains(body, "Salary below expectations") || strings.Contains(body, "薪资低于预期") {
+		t.Fatalf("English candidate: %d\n%s", w.Code, body)
+	}
+	csrf := csrfOf(t, body)
+	w = do(h, "POST", bob, url.Values{"csrf": {csrf}, "contact_again": {"no"}}, nil)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "Please answer this question") {
+		t.Errorf("English error: %d\n%s", w.Code, w.Body.String())
+	}
+	w = do(h, "POST", bob, url.Values{"csrf": {csrf}, "reasons": {"location"}, "contact_again": {"no"}}, nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "Thank you for being candid") {
+		t.Errorf("English thanks: %d\n%s", w.Code, w.Body.String())
+	}
+	// A broken link has no candidate: the browser's language decides.
+	if w := do(h, "GET", "/s/broken", nil, map[string]string{"Accept-Language": "en-GB,en;q=0.8"}); !strings.Contains(w.Body.String(), `lang="en"`) {
+		t.Errorf("broken link in English:\n%s", w.Body.String())
 	}
 }
