@@ -694,7 +694,7 @@ func surveyProject(t *testing.T) (*testProject, *wired, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Surveys = &web.Surveys{Set: w.p.surveys, Store: w.db, Secret: []byte(secret), Now: time.Now, Answered: w.p.surveyActions(w.db, w.mbs)}
+	srv.Surveys = &web.Surveys{Set: w.p.surveys, Store: w.db, Secret: []byte(secret), Now: time.Now, Answered: w.p.surveyActions(w.db, w.mbs, time.Now)}
 	handler = srv.Handler()
 	return tp, w, ws.URL
 }

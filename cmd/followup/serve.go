@@ -67,8 +67,8 @@ func (serveCmd) Run(env *runEnv) error {
 		if err != nil {
 			return err
 		}
-		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: time.Now,
-			Answered: p.surveyActions(db, mbs)}
+		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
+			Answered: p.surveyActions(db, mbs, env.clock)}
 		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		ln, err := net.Listen("tcp", h.Listen)
 		if err != nil {

@@ -75,7 +75,7 @@ func checkSurveyLinks(cfg *config.Config, cat *sequences.Catalog, set *surveys.S
 
 // surveyActions acts on a recorded response: tells the recruiter about a
 // low score or a declined offer, and follows "may we contact you again?".
-func (p *project) surveyActions(db dbT, mbs map[string]*sequences.Mailbox) func(context.Context, *surveys.Survey, sequences.Enrollment, surveys.Answers) {
+func (p *project) surveyActions(db dbT, mbs map[string]*sequences.Mailbox, now func() time.Time) func(context.Context, *surveys.Survey, sequences.Enrollment, surveys.Answers) {
 	return func(ctx context.Context, s *surveys.Survey, e sequences.Enrollment, a surveys.Answers) {
 		log := p.log.With("survey", s.Name)
 		score, hasScore := s.Score(a)
@@ -100,11 +100,11 @@ func (p *project) surveyActions(db dbT, mbs map[string]*sequences.Mailbox) func(
 					log.Warn("could not enroll after a yes", "sequence", s.Act.Sequence, "err", err)
 					break
 				}
-				if _, err := db.Enroll(ctx, []sequences.EnrollRequest{req}, p.catalog.Sequences, time.Now()); err != nil {
+				if _, err := db.Enroll(ctx, []sequences.EnrollRequest{req}, p.catalog.Sequences, now()); err != nil {
 					log.Error("enrolling after a yes", "err", err)
 				}
 			case "no":
-				if _, err := db.Stop(ctx, store.Action{Email: e.Email, Reason: "answered " + s.Name + ": do not contact again"}, time.Now()); err != nil {
+				if _, err := db.Stop(ctx, store.Action{Email: e.Email, Reason: "answered " + s.Name + ": do not contact again"}, now()); err != nil {
 					log.Error("stopping after a no", "err", err)
 				}
 			}
