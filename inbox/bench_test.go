@@ -33,7 +33,6 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
@@ -232,7 +231,7 @@ func fillIngestMailbox(b *testing.B, srv *testenv.MailServer, n int) {
 	start := time.Now()
 	// BenchmarkSendPostfix (sequences) delivers to bob+…@ too: let its
 	// queue drain first, or its mail would land among ours.
-	drainPostfix(b)
+	testenv.DrainPostfix(b)
 	srv.ClearMailbox(b, ingestUser)
 	ctx := context.Background()
 	c, err := inbox.Dial(ctx, imapServer(srv, ingestUser), "bench", nil)
@@ -620,7 +619,7 @@ func BenchmarkReplyToStop(b *testing.B) {
 		}
 	}
 
-	drainPostfix(b) // nothing queued ahead of the replies
+	testenv.DrainPostfix(b) // nothing queued ahead of the replies
 	srv.ClearMailbox(b, replyUser)
 	recordedAt := map[string]time.Time{}
 	var recMu sync.Mutex
@@ -704,29 +703,6 @@ func BenchmarkReplyToStop(b *testing.B) {
 		b.Logf("Postfix: %d of the replies in its log; delivery delay (arrival to LMTP delivered, as Postfix logs it) p50 %.0f ms, p99 %.0f ms, max %.0f ms",
 			len(d), ms(percentile(d, 0.5)), ms(percentile(d, 0.99)), ms(slices.Max(d)))
 	}
-}
-
-// drainPostfix waits until the test Postfix's queue is empty (when the
-// environment says where it is).
-func drainPostfix(b *testing.B) {
-	b.Helper()
-	dir := os.Getenv("FOLLOWUP_TEST_DIR")
-	if dir == "" {
-		return
-	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		out, err := exec.Command("postqueue", "-c", filepath.Join(dir, "postfix"), "-j").Output()
-		if err != nil {
-			b.Logf("cannot read the Postfix queue: %v", err)
-			return
-		}
-		if len(bytes.TrimSpace(out)) == 0 {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b.Fatal("the Postfix queue did not drain within 3 minutes")
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }

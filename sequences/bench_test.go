@@ -11,7 +11,6 @@ package sequences_test
 // compares the two from the same run. See docs/PERFORMANCE.md.
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,7 +19,6 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -150,29 +148,7 @@ func postfixSink(b *testing.B) sink {
 	}, nil)
 	b.Cleanup(func() { m.Close() })
 	run := time.Now().UnixNano() % 1e6
-	return sink{m: m, rcpt: func(i int) string { return fmt.Sprintf("bob+b%d-%d@%s", run, i, srv.Domain) }, settle: drainPostfix}
-}
-
-// drainPostfix waits until the test Postfix's queue is empty.
-func drainPostfix(b *testing.B) {
-	b.Helper()
-	dir := os.Getenv("FOLLOWUP_TEST_DIR")
-	if dir == "" {
-		return
-	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		out, err := exec.Command("postqueue", "-c", filepath.Join(dir, "postfix"), "-j").Output()
-		if err != nil {
-			b.Logf("cannot read the Postfix queue: %v", err)
-			return
-		}
-		if len(bytes.TrimSpace(out)) == 0 {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b.Fatal("the Postfix queue did not drain within 3 minutes")
+	return sink{m: m, rcpt: func(i int) string { return fmt.Sprintf("bob+b%d-%d@%s", run, i, srv.Domain) }, settle: func(b *testing.B) { testenv.DrainPostfix(b) }}
 }
 
 func benchCandidate(i int, sk sink) sequences.Candidate {

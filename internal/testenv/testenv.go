@@ -15,6 +15,7 @@
 package testenv
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,4 +320,28 @@ func (s *MailServer) RestartIMAP(t testing.TB, down time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("dovecot did not come back")
+}
+
+// DrainPostfix waits until the test Postfix's queue is empty, so that a
+// benchmark starts with nothing queued ahead of it; without
+// FOLLOWUP_TEST_DIR it returns at once.
+func DrainPostfix(t testing.TB) {
+	t.Helper()
+	dir := os.Getenv("FOLLOWUP_TEST_DIR")
+	if dir == "" {
+		return
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command("postqueue", "-c", filepath.Join(dir, "postfix"), "-j").Output()
+		if err != nil {
+			t.Logf("cannot read the Postfix queue: %v", err)
+			return
+		}
+		if len(bytes.TrimSpace(out)) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("the Postfix queue did not drain within 3 minutes")
 }
