@@ -66,14 +66,30 @@ type formPage struct{ before, after []byte }
 // the cache; it has the length and alphabet of a real one.
 const csrfMark = "CSRFxMARKxCSRFxMARKxCSRF"
 
+// maxLimiters bounds the rate limiters kept in memory (one per client
+// address and per link seen in the last minutes).
+const maxLimiters = 10000
+
 // allow rate-limits requests per key: burst at once, then burst a minute.
 // A link scanner opening all eleven score links of an NPS email stays
 // under the per-link burst; a flood does not.
 func (sv *Surveys) allow(key string, burst int) bool {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
-	if sv.limiters == nil || len(sv.limiters) > 10000 {
-		sv.limiters = map[string]*rate.Limiter{} // a crude bound on memory
+	if sv.limiters == nil {
+		sv.limiters = map[string]*rate.Limiter{}
+	}
+	if len(sv.limiters) >= maxLimiters {
+		// Forget the idle ones (back to a full burst: they would start
+		// afresh anyway); the ones still being hammered stay limited.
+		for k, l := range sv.limiters {
+			if l.Tokens() >= float64(l.Burst()) {
+				delete(sv.limiters, k)
+			}
+		}
+		if len(sv.limiters) >= maxLimiters { // a flood from everywhere: bound the memory
+			clear(sv.limiters)
+		}
 	}
 	l, ok := sv.limiters[key]
 	if !ok {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"followup/sequences"
 	"followup/store"
@@ -243,5 +246,25 @@ func TestSurveyPageLanguage(t *testing.T) {
 	// A broken link has no candidate: the browser's language decides.
 	if w := do(h, "GET", "/s/broken", nil, map[string]string{"Accept-Language": "en-GB,en;q=0.8"}); !strings.Contains(w.Body.String(), `lang="en"`) {
 		t.Errorf("broken link in English:\n%s", w.Body.String())
+	}
+}
+
+// When many addresses have come and gone, the idle limiters are forgotten
+// but one still flooding stays limited.
+func TestRateLimitersForgetOnlyTheIdle(t *testing.T) {
+	sv := &Surveys{}
+	for sv.allow("ip:flood", 5) {
+	}
+	for i := 0; len(sv.limiters) < maxLimiters; i++ {
+		sv.limiters[fmt.Sprintf("ip:10.0.%d.%d", i/256, i%256)] = rate.NewLimiter(1, 60) // seen, now idle: a full burst
+	}
+	if !sv.allow("ip:new", 60) {
+		t.Fatal("a new address was refused")
+	}
+	if n := len(sv.limiters); n > 10 {
+		t.Errorf("%d limiters kept, want only the busy ones", n)
+	}
+	if sv.allow("ip:flood", 5) {
+		t.Error("the flooding address was forgotten and let through")
 	}
 }
