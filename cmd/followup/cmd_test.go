@@ -423,6 +423,9 @@ func TestDemoOnce(t *testing.T) {
 	if len(emls) != 16 {
 		t.Errorf("%d .eml files kept, want 16", len(emls))
 	}
+	if page, err := os.ReadFile(filepath.Join(keep, "survey-results.html")); err != nil || !strings.Contains(string(page), "<svg") {
+		t.Errorf("survey results page: %v", err)
+	}
 	// Again in the same folder: a fresh start, the same result.
 	if out := tp.mustRun("demo", "--once", "--dir", keep); !strings.Contains(out, "total                        16 (the sandbox received 16") {
 		t.Errorf("second demo in the same folder:\n%s", out)

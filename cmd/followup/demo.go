@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -339,7 +340,19 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 		printSummary(env, surveys.Summarize(s, rows, p.cfg.Language), p.cfg.Language)
 	}
 	if c.Dir != "" {
-		fmt.Fprintf(env.stdout, "\nEvery message is in %s (open the .eml files in any mail client).\nTry: followup -c %s show li.lei@followup.test\n", mailDir, filepath.Join(dir, "followup.yaml"))
+		sums, err := surveySummaries(env, p, db, p.surveys.Names())
+		if err != nil {
+			return err
+		}
+		var page bytes.Buffer
+		if err := web.RenderResults(&page, sums, p.cfg.Language, env.clock().In(p.location())); err != nil {
+			return err
+		}
+		results := filepath.Join(dir, "survey-results.html")
+		if err := os.WriteFile(results, page.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "\nEvery message is in %s (open the .eml files in any mail client); the survey results with charts are in %s.\nTry: followup -c %s show li.lei@followup.test\n", mailDir, results, filepath.Join(dir, "followup.yaml"))
 	} else {
 		fmt.Fprintf(env.stdout, "\nRun with --dir DIR to keep the project, the database and the %d captured .eml files.\n", len(captured))
 	}

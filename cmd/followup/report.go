@@ -213,14 +213,9 @@ func csvSafe(s string) string {
 // surveysHTML writes the results page (charts in inline SVG, no scripts).
 // The file is written whole or not at all.
 func surveysHTML(env *runEnv, p *project, db dbT, names []string, path string) error {
-	var sums []surveys.Summary
-	for _, name := range names {
-		s, _ := p.surveys.Get(name)
-		rows, err := surveyRows(env, db, name)
-		if err != nil {
-			return err
-		}
-		sums = append(sums, surveys.Summarize(s, rows, p.cfg.Language))
+	sums, err := surveySummaries(env, p, db, names)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := web.RenderResults(&buf, sums, p.cfg.Language, env.clock().In(p.location())); err != nil {
@@ -239,4 +234,18 @@ func surveysHTML(env *runEnv, p *project, db dbT, names []string, path string) e
 	}
 	fmt.Fprintf(env.stdout, "Wrote %s (%d surveys); open it in a browser.\n", path, len(sums))
 	return nil
+}
+
+// surveySummaries reads the named surveys' responses and sums them up.
+func surveySummaries(env *runEnv, p *project, db dbT, names []string) ([]surveys.Summary, error) {
+	var sums []surveys.Summary
+	for _, name := range names {
+		s, _ := p.surveys.Get(name)
+		rows, err := surveyRows(env, db, name)
+		if err != nil {
+			return nil, err
+		}
+		sums = append(sums, surveys.Summarize(s, rows, p.cfg.Language))
+	}
+	return sums, nil
 }
