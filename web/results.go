@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -216,7 +217,7 @@ func layoutBars(slot float64, labels []string, values []float64, classes []strin
 	c := &barChart{W: slot * float64(len(values)), H: h, Base: top + plot*hi/span}
 	var words []string
 	for i, x := range values {
-		bh := plot * abs(x) / span
+		bh := plot * math.Abs(x) / span
 		y := c.Base - bh
 		vy := y - 4
 		if x < 0 {
@@ -228,11 +229,4 @@ func layoutBars(slot float64, labels []string, values []float64, classes []strin
 	}
 	c.Desc = title + " — " + strings.Join(words, ", ")
 	return c
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -35,12 +35,9 @@ func TestResultsPage(t *testing.T) {
 		rows = append(rows, surveys.Row{Sequence: "post-interview", Job: []string{"后端工程师", "<script>alert(1)</script>"}[i%2],
 			Month: month, Score: score(s), Answers: surveys.Answers{"score": float64(s)}})
 	}
-	sums := []surveys.Summary{
-		surveys.Summarize(nps, rows, "zh-CN"),
-		surveys.Summarize(declined, []surveys.Row{
-			{Answers: surveys.Answers{"reasons": []any{"salary", "location"}, "contact_again": "yes"}},
-			{Answers: surveys.Answers{"reasons": []any{"salary"}, "contact_again": "no"}},
-		}, "zh-CN"),
+	declinedRows := []surveys.Row{
+		{Answers: surveys.Answers{"reasons": []any{"salary", "location"}, "contact_again": "yes"}},
+		{Answers: surveys.Answers{"reasons": []any{"salary"}, "contact_again": "no"}},
 	}
 	tests := []struct {
 		lang string
@@ -53,10 +50,7 @@ func TestResultsPage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var buf bytes.Buffer
-		sums[1] = surveys.Summarize(declined, []surveys.Row{
-			{Answers: surveys.Answers{"reasons": []any{"salary", "location"}, "contact_again": "yes"}},
-			{Answers: surveys.Answers{"reasons": []any{"salary"}, "contact_again": "no"}},
-		}, tt.lang)
+		sums := []surveys.Summary{surveys.Summarize(nps, rows, tt.lang), surveys.Summarize(declined, declinedRows, tt.lang)}
 		if err := RenderResults(&buf, sums, tt.lang, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)); err != nil {
 			t.Fatal(err)
 		}

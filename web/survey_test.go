@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,10 +21,7 @@ import (
 func surveySetup(t testing.TB) (*store.DB, http.Handler, func(survey string) string) {
 	t.Helper()
 	db, _, secret, e := setup(t)
-	set, ps := surveys.Load(filepath.Join("..", "cmd", "followup", "starter", "surveys"))
-	if len(ps) > 0 {
-		t.Fatal(ps)
-	}
+	set := starterSurveys(t)
 	srv, err := New(db, secret, nil)
 	if err != nil {
 		t.Fatal(err)
