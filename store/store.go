@@ -20,8 +20,8 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed queries.sql
-var queriesSQL string
+//go:embed queries/*.sql
+var queryFiles embed.FS
 
 //go:embed migrations
 var migrations embed.FS
@@ -32,6 +32,8 @@ var migrations embed.FS
 type DB struct {
 	w, r *sqlx.DB
 	q    queries
+
+	closers []*sqlx.Stmt
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings its
@@ -93,10 +95,8 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string)
 // Close releases both pools.
 func (db *DB) Close() error {
 	var errs []error
-	if db.q.closers != nil {
-		for _, s := range db.q.closers {
-			errs = append(errs, s.Close())
-		}
+	for _, s := range db.closers {
+		errs = append(errs, s.Close())
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
@@ -105,8 +105,9 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// queries holds every named statement; the tag names the query in
-// queries.sql, and ",read" prepares it on the reader pool.
+// queries holds the core named statements; the tag names the query in
+// queries/*.sql, and ",read" prepares it on the reader pool. Other concerns
+// keep their own struct of statements (see querySets).
 type queries struct {
 	CandidateUpsert        *sqlx.Stmt `query:"candidate-upsert"`
 	CandidateByEmail       *sqlx.Stmt `query:"candidate-by-email,read"`
@@ -179,11 +180,36 @@ type queries struct {
 	EnrollmentStatus       *sqlx.Stmt `query:"enrollment-status,read"`
 	SentToCandidateSince   *sqlx.Stmt `query:"sent-to-candidate-since,read"`
 	SentFromSince          *sqlx.Stmt `query:"sent-from-since,read"`
-
-	closers []*sqlx.Stmt
 }
 
-// parseQueries splits queries.sql at "-- name: x" lines.
+// querySets lists every struct of named statements prepared at open.
+func (db *DB) querySets() []any {
+	return []any{&db.q}
+}
+
+// namedQueries reads every queries/*.sql file; a name used twice is an error.
+func namedQueries() (map[string]string, error) {
+	files, err := fs.Glob(queryFiles, "queries/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]string{}
+	for _, f := range files {
+		src, err := queryFiles.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for name, q := range parseQueries(string(src)) {
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("query %q is defined twice (again in %s)", name, f)
+			}
+			all[name] = q
+		}
+	}
+	return all, nil
+}
+
+// parseQueries splits a queries file at "-- name: x" lines.
 func parseQueries(src string) map[string]string {
 	out := map[string]string{}
 	var name string
@@ -210,8 +236,20 @@ func parseQueries(src string) map[string]string {
 }
 
 func (db *DB) prepare(ctx context.Context) error {
-	named := parseQueries(queriesSQL)
-	v := reflect.ValueOf(&db.q).Elem()
+	named, err := namedQueries()
+	if err != nil {
+		return fmt.Errorf("reading queries: %w", err)
+	}
+	for _, set := range db.querySets() {
+		if err := db.prepareSet(ctx, named, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) prepareSet(ctx context.Context, named map[string]string, set any) error {
+	v := reflect.ValueOf(set).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		tag := t.Field(i).Tag.Get("query")
@@ -221,7 +259,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		name, opt, _ := strings.Cut(tag, ",")
 		sqlText, ok := named[name]
 		if !ok {
-			return fmt.Errorf("preparing queries: %q is not in queries.sql", name)
+			return fmt.Errorf("preparing queries: %q is not in queries/*.sql", name)
 		}
 		pool := db.w
 		if opt == "read" {
@@ -231,7 +269,7 @@ func (db *DB) prepare(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("preparing query %q: %w", name, err)
 		}
-		db.q.closers = append(db.q.closers, stmt)
+		db.closers = append(db.closers, stmt)
 		v.Field(i).Set(reflect.ValueOf(stmt))
 	}
 	return nil

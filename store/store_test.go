@@ -114,7 +114,10 @@ func TestEnrollIdempotencyAndLiveDuplicates(t *testing.T) {
 }
 
 func TestParseQueriesFindsEveryStatement(t *testing.T) {
-	q := parseQueries(queriesSQL)
+	q, err := namedQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(q) < 30 {
 		t.Errorf("only %d named queries parsed", len(q))
 	}
