@@ -31,6 +31,9 @@ type Server struct {
 	Log    *slog.Logger
 	// Surveys, if set, serves the survey pages under /s/.
 	Surveys *Surveys
+	// Routes add more of the route table (the dashboard, the API, /metrics);
+	// each registers its own patterns.
+	Routes []func(mux *http.ServeMux)
 
 	pages *template.Template
 }
@@ -59,6 +62,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Surveys != nil {
 		mux.HandleFunc("GET /s/{token}", s.surveyPage)
 		mux.HandleFunc("POST /s/{token}", s.surveyAnswer)
+	}
+	for _, add := range s.Routes {
+		add(mux)
 	}
 	return securityHeaders(mux)
 }
