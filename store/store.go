@@ -32,6 +32,7 @@ var migrations embed.FS
 type DB struct {
 	w, r *sqlx.DB
 	q    queries
+	qa   apiQueries
 
 	closers []*sqlx.Stmt
 }
@@ -184,7 +185,7 @@ type queries struct {
 
 // querySets lists every struct of named statements prepared at open.
 func (db *DB) querySets() []any {
-	return []any{&db.q}
+	return []any{&db.q, &db.qa}
 }
 
 // namedQueries reads every queries/*.sql file; a name used twice is an error.

@@ -291,3 +291,19 @@ func joinNonEmpty(a, b string) string {
 	}
 	return a + ": " + b
 }
+
+// NextStepDue is Resume's nextDue computed from the enrollment's pinned
+// sequence version.
+func (db *DB) NextStepDue(ctx context.Context) func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
+	return func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
+		v, err := db.Version(ctx, e.VersionID)
+		if err != nil {
+			return nil, err
+		}
+		if e.NextStep+1 >= len(v.Steps) {
+			return nil, nil
+		}
+		due := v.Due(e.NextStep+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, e.NextStep+1))
+		return &due, nil
+	}
+}

@@ -190,17 +190,7 @@ func (c resumeCmd) Run(env *runEnv) error {
 	}
 	return env.act(c.actionArgs, "resumed", func(db *store.DB, p *project, a store.Action) ([]store.Changed, error) {
 		a.AssumeSent, a.Resend = c.AssumeSent, c.Resend
-		return db.Resume(env.ctx, a, env.clock(), func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
-			v, err := db.Version(env.ctx, e.VersionID)
-			if err != nil {
-				return nil, err
-			}
-			if e.NextStep+1 >= len(v.Steps) {
-				return nil, nil
-			}
-			due := v.Due(e.NextStep+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, e.NextStep+1))
-			return &due, nil
-		})
+		return db.Resume(env.ctx, a, env.clock(), db.NextStepDue(env.ctx))
 	})
 }
 

@@ -1,0 +1,78 @@
+-- Named queries of the JSON API: tokens, idempotency keys, search.
+
+-- name: token-insert
+INSERT INTO api_tokens (name, prefix, hash, scope, created_at) VALUES (?, ?, ?, ?, ?);
+
+-- name: token-by-hash
+SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_tokens WHERE hash = ?;
+
+-- name: token-list
+SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id;
+
+-- name: token-revoke
+UPDATE api_tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL;
+
+-- name: token-used
+UPDATE api_tokens SET last_used_at = ? WHERE id = ?;
+
+-- name: idempotency-begin
+INSERT INTO api_idempotency (token_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (token_id, key) DO NOTHING;
+
+-- name: idempotency-get
+SELECT request_hash, status, body FROM api_idempotency WHERE token_id = ? AND key = ?;
+
+-- name: idempotency-finish
+UPDATE api_idempotency SET status = ?, body = ? WHERE token_id = ? AND key = ?;
+
+-- name: idempotency-drop
+DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND status = 0;
+
+-- name: idempotency-expire
+DELETE FROM api_idempotency WHERE created_at < ?;
+
+-- name: enrollment-search
+-- Enrollments by sequence, status, mailbox and a search over name and email,
+-- newest first, keyset-paginated by id (0: from the newest).
+SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
+       e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
+FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
+WHERE (? = '' OR e.sequence = ?) AND (? = '' OR e.status = ?) AND (? = '' OR e.mailbox = ?)
+  AND (? = '' OR c.email LIKE ? ESCAPE '\' OR c.name LIKE ? ESCAPE '\')
+  AND (? = 0 OR e.id < ?)
+ORDER BY e.id DESC
+LIMIT ?;
+
+-- name: metrics-steps
+-- Per sequence and step: messages sent in the period, and what came back
+-- for each: an inbound message is counted for the last message sent to
+-- the enrollment before it arrived.
+SELECT e.sequence AS sequence, m.step AS step, COUNT(*) AS sent,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
+            WHERE i.enrollment_id = m.enrollment_id AND i.kind IN ('reply', 'not_interested') AND i.received_at >= m.sent_at
+              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
+                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS replied,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
+            WHERE i.enrollment_id = m.enrollment_id AND i.kind = 'bounce' AND i.received_at >= m.sent_at
+              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
+                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS bounced,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
+            WHERE i.enrollment_id = m.enrollment_id AND i.kind IN ('unsubscribe', 'complaint') AND i.received_at >= m.sent_at
+              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
+                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS unsubscribed
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+WHERE m.status = 'sent' AND m.sent_at >= ? AND m.sent_at < ?
+GROUP BY e.sequence, m.step
+ORDER BY e.sequence, m.step;
+
+-- name: metrics-enrollments
+-- One row per enrollment created in the period: when its first message
+-- went out and when the first human answer came.
+SELECT e.id AS id, e.candidate_id AS candidate_id, e.sequence AS sequence, e.fields AS fields, e.source AS source,
+       e.created_at AS created_at,
+       (SELECT MIN(m.sent_at) FROM messages m WHERE m.enrollment_id = e.id AND m.status = 'sent') AS first_sent,
+       (SELECT MIN(i.received_at) FROM inbound_messages i WHERE i.enrollment_id = e.id
+          AND i.kind IN ('reply', 'not_interested')) AS first_reply
+FROM enrollments e
+WHERE e.created_at >= ? AND e.created_at < ?
+ORDER BY e.id;
