@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"followup/surveys"
 )
 
 // SurveyResponse is one submitted survey.
@@ -96,6 +98,23 @@ func (db *DB) SurveyResponses(ctx context.Context, survey string) ([]SurveyRow, 
 		return nil, fmt.Errorf("listing survey responses: %w", err)
 	}
 	return out, nil
+}
+
+// SurveyRows reads a survey's responses for reports.
+func (db *DB) SurveyRows(ctx context.Context, survey string) ([]surveys.Row, error) {
+	stored, err := db.SurveyResponses(ctx, survey)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]surveys.Row, 0, len(stored))
+	for _, r := range stored {
+		a := surveys.Answers{}
+		if err := json.Unmarshal([]byte(r.Answers), &a); err != nil {
+			return nil, fmt.Errorf("reading a %s response: %w", survey, err)
+		}
+		rows = append(rows, surveys.Row{Sequence: r.Sequence, Job: r.Job, Mailbox: r.Mailbox, Month: r.Month, Score: r.Score, Answers: a})
+	}
+	return rows, nil
 }
 
 // RawDB exposes the read pool for tests that inspect stored rows directly.

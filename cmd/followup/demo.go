@@ -332,7 +332,7 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 	}
 	// The survey Bob answered, as the recruiter would read it.
 	if s, ok := p.surveys.Get("nps"); ok {
-		rows, err := surveyRows(env, db, "nps")
+		rows, err := db.SurveyRows(env.ctx, "nps")
 		if err != nil {
 			return err
 		}

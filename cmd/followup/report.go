@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -64,7 +63,7 @@ func (c reportSurveysCmd) Run(env *runEnv) error {
 		}
 		for _, name := range names {
 			s, _ := p.surveys.Get(name)
-			rows, err := surveyRows(env, db, name)
+			rows, err := db.SurveyRows(env.ctx, name)
 			if err != nil {
 				return err
 			}
@@ -72,22 +71,6 @@ func (c reportSurveysCmd) Run(env *runEnv) error {
 		}
 		return nil
 	})
-}
-
-func surveyRows(env *runEnv, db dbT, name string) ([]surveys.Row, error) {
-	stored, err := db.SurveyResponses(env.ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]surveys.Row, 0, len(stored))
-	for _, r := range stored {
-		a := surveys.Answers{}
-		if err := json.Unmarshal([]byte(r.Answers), &a); err != nil {
-			return nil, fmt.Errorf("reading a %s response: %w", name, err)
-		}
-		rows = append(rows, surveys.Row{Sequence: r.Sequence, Job: r.Job, Mailbox: r.Mailbox, Month: r.Month, Score: r.Score, Answers: a})
-	}
-	return rows, nil
 }
 
 func printSummary(env *runEnv, s surveys.Summary, lang string) {
@@ -160,7 +143,7 @@ func surveysCSV(env *runEnv, p *project, db dbT, names []string) error {
 			head = append(head, q.ID)
 		}
 		w.Write(head)
-		rows, err := surveyRows(env, db, name)
+		rows, err := db.SurveyRows(env.ctx, name)
 		if err != nil {
 			return err
 		}
@@ -241,7 +224,7 @@ func surveySummaries(env *runEnv, p *project, db dbT, names []string) ([]surveys
 	var sums []surveys.Summary
 	for _, name := range names {
 		s, _ := p.surveys.Get(name)
-		rows, err := surveyRows(env, db, name)
+		rows, err := db.SurveyRows(env.ctx, name)
 		if err != nil {
 			return nil, err
 		}
