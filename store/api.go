@@ -26,6 +26,8 @@ type apiQueries struct {
 	TokenUsed          *sqlx.Stmt `query:"token-used"`
 	IdempotencyBegin   *sqlx.Stmt `query:"idempotency-begin"`
 	IdempotencyGet     *sqlx.Stmt `query:"idempotency-get"`
+	IdempotencyReclaim *sqlx.Stmt `query:"idempotency-reclaim"`
+	SurveyResponsesOf  *sqlx.Stmt `query:"survey-responses-of-candidate,read"`
 	IdempotencyFinish  *sqlx.Stmt `query:"idempotency-finish"`
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
 	IdempotencyExpire  *sqlx.Stmt `query:"idempotency-expire"`
@@ -147,6 +149,11 @@ type Replay struct {
 	Body   []byte
 }
 
+// IdempotentTakeover is how long an unfinished request may hold its key:
+// after that a retry runs again (its process died; what it did is itself
+// idempotent, see the enrollment keys).
+const IdempotentTakeover = time.Minute
+
 // BeginIdempotent claims key for a request (hashed). It returns the stored
 // response when the same request finished before (replay != nil),
 // ErrInProgress or ErrKeyReused; otherwise the caller runs the request
@@ -164,9 +171,10 @@ func (db *DB) BeginIdempotent(ctx context.Context, tokenID int64, key, requestHa
 			return nil
 		}
 		var got struct {
-			Hash   string `db:"request_hash"`
-			Status int    `db:"status"`
-			Body   string `db:"body"`
+			Hash    string    `db:"request_hash"`
+			Status  int       `db:"status"`
+			Body    string    `db:"body"`
+			Created time.Time `db:"created_at"`
 		}
 		if err := tx.StmtxContext(ctx, db.qa.IdempotencyGet).GetContext(ctx, &got, tokenID, key); err != nil {
 			return fmt.Errorf("reading the idempotency key: %w", err)
@@ -175,6 +183,13 @@ func (db *DB) BeginIdempotent(ctx context.Context, tokenID int64, key, requestHa
 		case got.Hash != requestHash:
 			return ErrKeyReused
 		case got.Status == 0:
+			res, err := tx.StmtxContext(ctx, db.qa.IdempotencyReclaim).ExecContext(ctx, utc(now), tokenID, key, utc(now.Add(-IdempotentTakeover)))
+			if err != nil {
+				return fmt.Errorf("taking over the idempotency key: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				return nil
+			}
 			return ErrInProgress
 		}
 		replay = &Replay{Status: got.Status, Body: []byte(got.Body)}
@@ -231,4 +246,23 @@ func (db *DB) Search(ctx context.Context, f SearchFilter) ([]sequences.Enrollmen
 		return nil, fmt.Errorf("searching enrollments: %w", err)
 	}
 	return decodeRows(rows)
+}
+
+// CandidateSurvey is a survey answer linked to a candidate.
+type CandidateSurvey struct {
+	Survey        string    `db:"survey"`
+	Score         *int      `db:"score"`
+	Answers       string    `db:"answers"` // JSON
+	At            time.Time `db:"created_at"`
+	EnrollmentUID string    `db:"enrollment_uid"`
+	Sequence      string    `db:"sequence"`
+}
+
+// SurveysOf lists a candidate's (non-anonymous) survey answers.
+func (db *DB) SurveysOf(ctx context.Context, email string) ([]CandidateSurvey, error) {
+	var out []CandidateSurvey
+	if err := db.qa.SurveyResponsesOf.SelectContext(ctx, &out, email); err != nil {
+		return nil, fmt.Errorf("loading the survey answers of %s: %w", email, err)
+	}
+	return out, nil
 }

@@ -86,6 +86,16 @@ func TestIdempotencyKeys(t *testing.T) {
 	if err != nil || r == nil || r.Status != 201 || string(r.Body) != `{"ok":1}` {
 		t.Errorf("replay: %+v %v", r, err)
 	}
+	// An unfinished request whose process died is taken over by a retry.
+	if _, err := db.BeginIdempotent(ctx, tok.ID, "k3", "h", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BeginIdempotent(ctx, tok.ID, "k3", "h", now.Add(IdempotentTakeover/2)); !errors.Is(err, ErrInProgress) {
+		t.Errorf("taken over too early: %v", err)
+	}
+	if r, err := db.BeginIdempotent(ctx, tok.ID, "k3", "h", now.Add(2*IdempotentTakeover)); r != nil || err != nil {
+		t.Errorf("not taken over: %v %v", r, err)
+	}
 	// A failed request releases its key.
 	if _, err := db.BeginIdempotent(ctx, tok.ID, "k2", "h", now); err != nil {
 		t.Fatal(err)
@@ -96,7 +106,7 @@ func TestIdempotencyKeys(t *testing.T) {
 	if r, err := db.BeginIdempotent(ctx, tok.ID, "k2", "h", now); r != nil || err != nil {
 		t.Errorf("after drop: %v %v", r, err)
 	}
-	if n, err := db.ExpireIdempotent(ctx, now.Add(time.Hour)); n != 2 || err != nil {
+	if n, err := db.ExpireIdempotent(ctx, now.Add(time.Hour)); n != 3 || err != nil {
 		t.Errorf("expired %d, %v", n, err)
 	}
 }

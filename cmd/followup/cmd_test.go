@@ -588,16 +588,7 @@ func TestSuppressionListAndForget(t *testing.T) {
 
 func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
 	tp := newTestProject(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	tp.write("followup.yaml", tp.read("followup.yaml")+fmt.Sprintf("\nhttp:\n  listen: %s\n  public_url: http://%s\n  secret_env: FOLLOWUP_SECRET\n", addr, addr))
-	tp.getenv = func(k string) string {
-		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40)}[k]
-	}
+	addr := tp.enableHTTP(t)
 	tp.now = time.Now().Add(-3 * time.Hour)
 	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -628,6 +619,22 @@ func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
 	if out := tp.mustRun("suppress", "list"); !strings.Contains(out, "bob@example.com") || !strings.Contains(out, "one-click") {
 		t.Errorf("after the one-click POST:\n%s", out)
 	}
+}
+
+// enableHTTP configures the web server on a free loopback port.
+func (tp *testProject) enableHTTP(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	tp.write("followup.yaml", tp.read("followup.yaml")+fmt.Sprintf("\nhttp:\n  listen: %s\n  public_url: http://%s\n  secret_env: FOLLOWUP_SECRET\n", addr, addr))
+	tp.getenv = func(k string) string {
+		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40)}[k]
+	}
+	return addr
 }
 
 func TestTalentPoolNeedsConsent(t *testing.T) {

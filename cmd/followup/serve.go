@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"followup/web"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,30 @@ import (
 	"time"
 
 	"followup/sequences"
+	"followup/web/api"
 )
+
+// api is the JSON API over the project.
+func (p *project) api(db dbT, now func() time.Time) *api.API {
+	return &api.API{DB: db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Surveys: p.surveys,
+		Language: p.cfg.Language, Location: p.location(), Now: now, Log: p.log}
+}
+
+// expireIdempotencyKeys forgets API idempotency keys after 24 hours.
+func expireIdempotencyKeys(ctx context.Context, db dbT, now func() time.Time, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := db.ExpireIdempotent(ctx, now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("expiring API idempotency keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 type serveCmd struct{}
 
@@ -69,6 +93,9 @@ func (serveCmd) Run(env *runEnv) error {
 		}
 		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
 			Answered: p.surveyActions(db, mbs, env.clock)}
+		srv.Routes = append(srv.Routes, p.api(db, env.clock).Register)
+		wg.Add(1)
+		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
 		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		ln, err := net.Listen("tcp", h.Listen)
 		if err != nil {

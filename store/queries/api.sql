@@ -20,7 +20,11 @@ INSERT INTO api_idempotency (token_id, key, request_hash, created_at) VALUES (?,
 ON CONFLICT (token_id, key) DO NOTHING;
 
 -- name: idempotency-get
-SELECT request_hash, status, body FROM api_idempotency WHERE token_id = ? AND key = ?;
+SELECT request_hash, status, body, created_at FROM api_idempotency WHERE token_id = ? AND key = ?;
+
+-- name: idempotency-reclaim
+-- An unfinished request whose process died: the next retry takes it over.
+UPDATE api_idempotency SET created_at = ? WHERE token_id = ? AND key = ? AND status = 0 AND created_at < ?;
 
 -- name: idempotency-finish
 UPDATE api_idempotency SET status = ?, body = ? WHERE token_id = ? AND key = ?;
@@ -76,3 +80,9 @@ SELECT e.id AS id, e.candidate_id AS candidate_id, e.sequence AS sequence, e.fie
 FROM enrollments e
 WHERE e.created_at >= ? AND e.created_at < ?
 ORDER BY e.id;
+
+-- name: survey-responses-of-candidate
+SELECT r.survey, r.score, r.answers, r.created_at, e.uid AS enrollment_uid, e.sequence AS sequence
+FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN candidates c ON c.id = e.candidate_id
+WHERE c.email = ?
+ORDER BY r.id;

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// An ATS drives Followup through the API of a running `serve`: it enrolls
+// a candidate with a token from `token create`, the step goes out, the
+// timeline shows it, and a revoked token stops working.
+func TestAPIThroughServe(t *testing.T) {
+	tp := newTestProject(t)
+	addr := tp.enableHTTP(t)
+	out := tp.mustRun("token", "create", "ats", "--scope", "write")
+	secret := regexp.MustCompile(`fu_[a-z2-7]+`).FindString(out)
+	if secret == "" {
+		t.Fatalf("no token in:\n%s", out)
+	}
+	if _, err := tp.run("token", "create", "x", "--scope", "admin"); exitCode(err) == 0 {
+		t.Error("an unknown scope was accepted")
+	}
+	if list := tp.mustRun("token", "list"); !strings.Contains(list, "ats") || strings.Contains(list, secret) || !strings.Contains(list, "never") {
+		t.Errorf("token list:\n%s", list)
+	}
+	tp.now = time.Now().Add(-3 * time.Hour) // the API enrolls at this time: step 1 (2 h) is due
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
+	defer func() { cancel(); <-done }()
+
+	call := func(method, path, token, body string) (int, map[string]any) {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		for i := 0; i < 100; i++ { // serve may still be starting
+			req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+		return resp.StatusCode, m
+	}
+	code, m := call("POST", "/api/v1/enrollments", secret,
+		`{"email":"bob@example.com","name":"Bob","language":"en","sequence":"post-interview-thanks","fields":{"job_title":"SRE"}}`)
+	if code != 201 {
+		t.Fatalf("enroll: %d %v", code, m)
+	}
+	select {
+	case <-tp.sandbox.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing sent")
+	}
+	var kinds []string
+	for i := 0; i < 50; i++ { // the send is recorded just after it is accepted
+		_, c := call("GET", "/api/v1/candidates/bob@example.com", secret, "")
+		kinds = kinds[:0]
+		for _, it := range c["timeline"].([]any) {
+			item := it.(map[string]any)
+			status, _ := item["status"].(string)
+			kinds = append(kinds, item["kind"].(string)+":"+status)
+		}
+		if strings.Contains(strings.Join(kinds, " "), "message:sent") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := strings.Join(kinds, " "); !strings.Contains(got, "enrolled:") || !strings.Contains(got, "message:sent") {
+		t.Errorf("timeline: %s", got)
+	}
+	tp.now = time.Now()
+	if out := tp.mustRun("token", "revoke", "ats"); !strings.Contains(out, "Revoked") {
+		t.Errorf("revoke: %s", out)
+	}
+	if code, _ := call("GET", "/api/v1/enrollments", secret, ""); code != 401 {
+		t.Errorf("revoked token: %d", code)
+	}
+	if _, err := tp.run("token", "revoke", "ats"); exitCode(err) != 1 {
+		t.Errorf("revoking twice: %v", err)
+	}
+}
