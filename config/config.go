@@ -48,8 +48,16 @@ type HTTP struct {
 	PublicURL  string `yaml:"public_url"` // how candidates reach it: https://followup.example.com
 	SecretEnv  string `yaml:"secret_env"` // signs links; at least 32 characters
 	SecretFile string `yaml:"secret_file"`
+	// Tracking of opens and clicks: off by default (docs/METRICS.md).
+	Tracking Tracking `yaml:"tracking"`
 
 	Secret Secret `yaml:"-"`
+}
+
+// Tracking turns on the open pixel and the click redirect.
+type Tracking struct {
+	Opens  bool `yaml:"opens"`
+	Clicks bool `yaml:"clicks"`
 }
 
 // Database says where state is kept.

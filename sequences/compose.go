@@ -113,6 +113,9 @@ func ComposeWith(set *templates.Set, defaultLang string, e Enrollment, seq *Sequ
 		msg.Headers["List-Unsubscribe"] = "<" + mb.UnsubscribeURL(e.UID) + ">, " + msg.Headers["List-Unsubscribe"]
 		msg.Headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 	}
+	if mb.Track != nil && msg.HTML != "" {
+		msg.HTML = mb.Track(msg.MessageID, msg.HTML)
+	}
 	if msg.Subject == "" {
 		return nil, fmt.Errorf("step %d: template %s has no subject (add \"subject:\" to its front matter, or make the step a reply)", step+1, tpl.File)
 	}

@@ -34,6 +34,7 @@ type Message struct {
 	Subject      string        `db:"subject" json:"subject"`
 	InReplyTo    string        `db:"in_reply_to" json:"in_reply_to,omitempty"`
 	Error        string        `db:"error" json:"error,omitempty"`
+	Body         string        `db:"body" json:"body,omitempty"` // the text part as sent
 	ClaimedAt    *time.Time    `db:"claimed_at" json:"claimed_at,omitempty"`
 	SentAt       *time.Time    `db:"sent_at" json:"sent_at,omitempty"`
 	CreatedAt    time.Time     `db:"created_at" json:"created_at"`
@@ -96,6 +97,8 @@ type Sent struct {
 	Subject   string
 	InReplyTo string
 	Template  string // the template (variant) it was rendered from
+	Body      string // the text part as sent
+	Tracked   bool   // it carried an open pixel and/or tracked links
 	// NextDue is when the following step is due; nil when this was the last.
 	NextDue *time.Time
 }

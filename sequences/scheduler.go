@@ -39,6 +39,9 @@ type Mailbox struct {
 	// SurveyLinks, when the web server is configured, gives an enrollment's
 	// personal survey links for a message dated at.
 	SurveyLinks func(uid string, at time.Time) templates.SurveyLinks
+	// Track, when open or click tracking is on, rewrites a message's HTML
+	// part (an open pixel, links through the redirect).
+	Track func(messageID, html string) string
 }
 
 // Domain is the part after @ of the mailbox address; it names Message-IDs.
@@ -464,7 +467,7 @@ func (s *Scheduler) deliver(ctx context.Context, p prepared) Outcome {
 		s.noteSent(c.Enrollment.CandidateID, c.MessageID, now)
 		s.mailboxUp(mb.Name)
 		sent := Sent{At: now, From: msg.From.Address, To: msg.To.Address, Subject: msg.Subject, InReplyTo: msg.InReplyTo,
-			Template: ChooseTemplate(p.seq.Steps[c.Step], c.Enrollment.UID, c.Step)}
+			Template: ChooseTemplate(p.seq.Steps[c.Step], c.Enrollment.UID, c.Step), Body: msg.Text, Tracked: mb.Track != nil}
 		if c.Step+1 < len(p.seq.Steps) {
 			due := p.seq.Due(c.Step+1, now, c.Enrollment.Timezone, fmt.Sprintf("%s.%d", c.Enrollment.UID, c.Step+1))
 			sent.NextDue = &due

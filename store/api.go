@@ -32,6 +32,9 @@ type apiQueries struct {
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
 	IdempotencyExpire  *sqlx.Stmt `query:"idempotency-expire"`
 	EnrollmentSearch   *sqlx.Stmt `query:"enrollment-search,read"`
+	TrackingMessage    *sqlx.Stmt `query:"tracking-message"`
+	TrackingInsert     *sqlx.Stmt `query:"tracking-insert"`
+	MetricsTracking    *sqlx.Stmt `query:"metrics-tracking,read"`
 	MetricsSteps       *sqlx.Stmt `query:"metrics-steps,read"`
 	MetricsEnrollments *sqlx.Stmt `query:"metrics-enrollments,read"`
 }
@@ -265,4 +268,39 @@ func (db *DB) SurveysOf(ctx context.Context, email string) ([]CandidateSurvey, e
 		return nil, fmt.Errorf("loading the survey answers of %s: %w", email, err)
 	}
 	return out, nil
+}
+
+// maxTrackingRows bounds what one message can add (a pixel URL fetched in
+// a loop must not fill the disk).
+const maxTrackingRows = 20
+
+// RecordTracking records an open or a click of a tracked, sent message;
+// class decides who probably made it. Unknown messages are ignored.
+func (db *DB) RecordTracking(ctx context.Context, messageID, kind, url string, at time.Time, class func(sentAt time.Time, lastClick *time.Time) string) error {
+	return db.tx(ctx, func(tx *sqlx.Tx) error {
+		var m struct {
+			ID        int64    `db:"id"`
+			SentAt    sqlTime  `db:"sent_at"`
+			N         int      `db:"n"`
+			LastClick *sqlTime `db:"last_click"`
+		}
+		err := tx.StmtxContext(ctx, db.qa.TrackingMessage).GetContext(ctx, &m, kind, messageID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("finding the tracked message: %w", err)
+		}
+		if m.N >= maxTrackingRows {
+			return nil
+		}
+		var last *time.Time
+		if m.LastClick != nil {
+			last = &m.LastClick.T
+		}
+		if _, err := tx.StmtxContext(ctx, db.qa.TrackingInsert).ExecContext(ctx, m.ID, kind, url, class(m.SentAt.T, last), utc(at)); err != nil {
+			return fmt.Errorf("recording a %s: %w", kind, err)
+		}
+		return nil
+	})
 }

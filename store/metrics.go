@@ -71,6 +71,20 @@ type Metrics struct {
 	FeedbackCycle FeedbackCycle     `json:"feedback_cycle"`
 	TalentPool    PoolMetrics       `json:"talent_pool"`
 	Sources       []SourceMetrics   `json:"sources"`
+	// Tracking is per sequence, for messages sent with tracking on; empty
+	// when tracking was never on.
+	Tracking []TrackingMetrics `json:"tracking"`
+}
+
+// TrackingMetrics are estimated open and click rates.
+type TrackingMetrics struct {
+	Sequence  string  `db:"sequence" json:"sequence"`
+	Tracked   int     `db:"tracked" json:"tracked"` // messages sent with tracking
+	Opened    int     `db:"opened" json:"opened"`   // opened by a person (estimate)
+	Clicked   int     `db:"clicked" json:"clicked"` // a link clicked by a person (estimate)
+	Machine   int     `db:"machine" json:"machine"` // messages also fetched by scanners or prefetching
+	OpenRate  float64 `db:"-" json:"open_rate"`
+	ClickRate float64 `db:"-" json:"click_rate"`
 }
 
 // MetricsQuery says what to measure.
@@ -112,6 +126,14 @@ func (db *DB) Metrics(ctx context.Context, q MetricsQuery) (*Metrics, error) {
 	for i := range m.Steps {
 		m.Steps[i].Step++
 		m.Steps[i].ReplyRate = ratio(m.Steps[i].Replied, m.Steps[i].Sent)
+	}
+	m.Tracking = []TrackingMetrics{}
+	if err := db.qa.MetricsTracking.SelectContext(ctx, &m.Tracking, utc(q.From), utc(q.To)); err != nil {
+		return nil, fmt.Errorf("measuring opens and clicks: %w", err)
+	}
+	for i := range m.Tracking {
+		m.Tracking[i].OpenRate = ratio(m.Tracking[i].Opened, m.Tracking[i].Tracked)
+		m.Tracking[i].ClickRate = ratio(m.Tracking[i].Clicked, m.Tracking[i].Tracked)
 	}
 	var facts []enrollmentFacts
 	if err := db.qa.MetricsEnrollments.SelectContext(ctx, &facts, utc(q.From), utc(q.To)); err != nil {

@@ -120,7 +120,7 @@ func (db *DB) recordSent(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, s 
 	if s.NextDue == nil {
 		finished = 1
 	}
-	if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, s.Template, at, c.MessageRow); err != nil {
+	if _, err := tx.StmtxContext(ctx, db.q.MessageSent).ExecContext(ctx, at, s.From, s.To, s.Subject, s.InReplyTo, s.Template, s.Body, s.Tracked, at, c.MessageRow); err != nil {
 		return fmt.Errorf("recording sent message %s: %w", c.MessageID, err)
 	}
 	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {

@@ -97,6 +97,15 @@ func (p *project) openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, p.cfg.Database.Path)
 }
 
+// tracker is the open/click tracking, nil when it is off.
+func (p *project) tracker() *web.Tracker {
+	h := p.cfg.HTTP
+	if h == nil || h.Secret == "" || (!h.Tracking.Opens && !h.Tracking.Clicks) {
+		return nil
+	}
+	return &web.Tracker{Base: h.PublicURL, Secret: []byte(h.Secret.Reveal()), Opens: h.Tracking.Opens, Clicks: h.Tracking.Clicks}
+}
+
 // mailboxes builds the sending identities and their SMTP mailers.
 func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(), error) {
 	out := map[string]*sequences.Mailbox{}
@@ -122,6 +131,9 @@ func (p *project) mailboxes(workers int) (map[string]*sequences.Mailbox, func(),
 		if h := p.cfg.HTTP; h != nil && h.Secret != "" {
 			public, secret := h.PublicURL, []byte(h.Secret.Reveal())
 			mb.UnsubscribeURL = func(uid string) string { return web.URL(public, secret, uid) }
+			if t := p.tracker(); t != nil {
+				mb.Track = t.Rewrite
+			}
 		}
 		out[m.Name] = mb
 	}

@@ -94,6 +94,9 @@ func (serveCmd) Run(env *runEnv) error {
 		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
 			Answered: p.surveyActions(db, mbs, env.clock)}
 		srv.Routes = append(srv.Routes, p.api(db, env.clock).Register)
+		if t := p.tracker(); t != nil {
+			srv.Routes = append(srv.Routes, t.TrackRoutes(db, env.clock, p.log.Warn))
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
 		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}

@@ -86,3 +86,27 @@ SELECT r.survey, r.score, r.answers, r.created_at, e.uid AS enrollment_uid, e.se
 FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN candidates c ON c.id = e.candidate_id
 WHERE c.email = ?
 ORDER BY r.id;
+
+-- name: tracking-message
+SELECT m.id, m.sent_at,
+       (SELECT COUNT(*) FROM tracking_events t WHERE t.message_id = m.id AND t.kind = ?) AS n,
+       (SELECT MAX(t.created_at) FROM tracking_events t WHERE t.message_id = m.id AND t.kind = 'click') AS last_click
+FROM messages m WHERE m.message_id = ? AND m.status = 'sent' AND m.tracked = 1;
+
+-- name: tracking-insert
+INSERT INTO tracking_events (message_id, kind, url, class, created_at) VALUES (?, ?, ?, ?, ?);
+
+-- name: metrics-tracking
+-- Tracked messages sent in the period, and how many of them a person
+-- (or a webmail image proxy for one) opened, and clicked.
+SELECT e.sequence AS sequence, COUNT(*) AS tracked,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM tracking_events t WHERE t.message_id = m.id AND t.kind = 'open'
+                             AND t.class IN ('person', 'proxy')) THEN 1 ELSE 0 END) AS opened,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM tracking_events t WHERE t.message_id = m.id AND t.kind = 'click'
+                             AND t.class IN ('person', 'proxy')) THEN 1 ELSE 0 END) AS clicked,
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM tracking_events t WHERE t.message_id = m.id
+                             AND t.class NOT IN ('person', 'proxy')) THEN 1 ELSE 0 END) AS machine
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+WHERE m.status = 'sent' AND m.tracked = 1 AND m.sent_at >= ? AND m.sent_at < ?
+GROUP BY e.sequence
+ORDER BY e.sequence;

@@ -124,7 +124,7 @@ RETURNING id, attempts, approved, override_subject, override_body;
 
 -- name: message-sent
 UPDATE messages SET status = 'sent', sent_at = ?, from_addr = ?, to_addr = ?, subject = ?, in_reply_to = ?, template = ?,
-    attempts = attempts + 1, error = '', updated_at = ?
+    body = ?, tracked = ?, attempts = attempts + 1, error = '', updated_at = ?
 WHERE id = ?;
 
 -- name: message-defer
@@ -179,7 +179,7 @@ ORDER BY step;
 
 -- name: messages-of-candidate
 SELECT m.id, m.enrollment_id, m.step, m.message_id, m.status, m.attempts, m.from_addr, m.to_addr, m.subject,
-       m.in_reply_to, m.error, m.claimed_at, m.sent_at, m.created_at
+       m.in_reply_to, m.error, m.body, m.claimed_at, m.sent_at, m.created_at
 FROM messages m JOIN enrollments e ON e.id = m.enrollment_id JOIN candidates c ON c.id = e.candidate_id
 WHERE c.email = ?
 ORDER BY m.id;

@@ -11,5 +11,6 @@ var Definitions = map[string]string{
 	"talent_pool":     "Talent-pool activation rate: candidates mailed by a talent-pool sequence (one with requires_consent) who answered it, or were enrolled in another sequence afterwards (they re-entered a process) ÷ candidates mailed by a talent-pool sequence.",
 	"sources":         "Per source: the enrollment's source or channel field when the ATS or the CSV gave one, otherwise how the candidate was enrolled (api, cli, import, dashboard). Enrolled, contacted (≥ 1 email sent), replied, and replied ÷ contacted.",
 	"steps":           "Per sequence and step: emails sent in the period, and the replies, bounces and unsubscribe/complaint emails that came after that step and before the next one.",
+	"tracking":        "Only when open/click tracking is on (http.tracking; off by default). Estimates: tracked messages opened (the image was fetched) or clicked by a person ÷ tracked messages sent. Fetches by Apple Mail's privacy prefetch, security scanners, link previews, HEAD requests, and anything within 10 seconds of sending are left out; Gmail's image proxy counts. Some people block images, so opens are undercounted too.",
 	"period":          "Enrollments created, and emails sent, from the first day to the last day of the period inclusive, in the company's time zone.",
 }

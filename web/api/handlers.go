@@ -377,7 +377,7 @@ func buildCandidate(tl *store.Timeline, answers []store.CandidateSurvey) Candida
 			at = *m.SentAt
 		}
 		c.Timeline = append(c.Timeline, Item{At: at, Kind: "message", Enrollment: uid[m.EnrollmentID], Step: m.Step + 1,
-			Status: string(m.Status), Subject: m.Subject, From: m.From, To: m.To, Detail: m.Error})
+			Status: string(m.Status), Subject: m.Subject, From: m.From, To: m.To, Text: m.Body, Detail: m.Error})
 	}
 	for _, in := range tl.Inbound {
 		c.Timeline = append(c.Timeline, Item{At: in.ReceivedAt, Kind: in.Kind, Enrollment: ref(in.EnrollmentID),
