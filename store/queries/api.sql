@@ -49,35 +49,42 @@ LIMIT ?;
 
 -- name: metrics-steps
 -- Per sequence and step: messages sent in the period, and what came back
--- for each: an inbound message is counted for the last message sent to
--- the enrollment before it arrived.
-SELECT e.sequence AS sequence, m.step AS step, COUNT(*) AS sent,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-            WHERE i.enrollment_id = m.enrollment_id AND i.kind IN ('reply', 'not_interested') AND i.received_at >= m.sent_at
-              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
-                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS replied,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-            WHERE i.enrollment_id = m.enrollment_id AND i.kind = 'bounce' AND i.received_at >= m.sent_at
-              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
-                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS bounced,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-            WHERE i.enrollment_id = m.enrollment_id AND i.kind IN ('unsubscribe', 'complaint') AND i.received_at >= m.sent_at
-              AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.enrollment_id = m.enrollment_id AND n.status = 'sent'
-                              AND n.sent_at > m.sent_at AND n.sent_at <= i.received_at)) THEN 1 ELSE 0 END) AS unsubscribed
-FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
-WHERE m.status = 'sent' AND m.sent_at >= ? AND m.sent_at < ?
-GROUP BY e.sequence, m.step
-ORDER BY e.sequence, m.step;
+-- for each: an inbound message counts for the last message sent to the
+-- enrollment before it arrived (before the next one was sent).
+WITH sent AS (
+    SELECT m.id, m.enrollment_id, m.step, m.sent_at,
+           LEAD(m.sent_at) OVER (PARTITION BY m.enrollment_id ORDER BY m.sent_at) AS next_at
+    FROM messages m
+    WHERE m.status = 'sent' AND m.sent_at >= ?
+), hits AS (
+    SELECT s.id,
+           MAX(CASE WHEN i.kind IN ('reply', 'not_interested') THEN 1 ELSE 0 END) AS replied,
+           MAX(CASE WHEN i.kind = 'bounce' THEN 1 ELSE 0 END) AS bounced,
+           MAX(CASE WHEN i.kind IN ('unsubscribe', 'complaint') THEN 1 ELSE 0 END) AS unsubscribed
+    FROM sent s JOIN inbound_messages i ON i.enrollment_id = s.enrollment_id
+        AND i.received_at >= s.sent_at AND (s.next_at IS NULL OR i.received_at < s.next_at)
+    GROUP BY s.id
+)
+SELECT e.sequence AS sequence, s.step AS step, COUNT(*) AS sent,
+       COALESCE(SUM(h.replied), 0) AS replied, COALESCE(SUM(h.bounced), 0) AS bounced,
+       COALESCE(SUM(h.unsubscribed), 0) AS unsubscribed
+FROM sent s JOIN enrollments e ON e.id = s.enrollment_id LEFT JOIN hits h ON h.id = s.id
+WHERE s.sent_at < ?
+GROUP BY e.sequence, s.step
+ORDER BY e.sequence, s.step;
 
 -- name: metrics-enrollments
 -- One row per enrollment created in the period: when its first message
 -- went out and when the first human answer came.
+WITH first_sent AS (
+    SELECT enrollment_id, MIN(sent_at) AS at FROM messages WHERE status = 'sent' GROUP BY enrollment_id
+), first_reply AS (
+    SELECT enrollment_id, MIN(received_at) AS at FROM inbound_messages
+    WHERE kind IN ('reply', 'not_interested') AND enrollment_id IS NOT NULL GROUP BY enrollment_id
+)
 SELECT e.id AS id, e.candidate_id AS candidate_id, e.sequence AS sequence, e.fields AS fields, e.source AS source,
-       e.created_at AS created_at,
-       (SELECT MIN(m.sent_at) FROM messages m WHERE m.enrollment_id = e.id AND m.status = 'sent') AS first_sent,
-       (SELECT MIN(i.received_at) FROM inbound_messages i WHERE i.enrollment_id = e.id
-          AND i.kind IN ('reply', 'not_interested')) AS first_reply
-FROM enrollments e
+       e.created_at AS created_at, fs.at AS first_sent, fr.at AS first_reply
+FROM enrollments e LEFT JOIN first_sent fs ON fs.enrollment_id = e.id LEFT JOIN first_reply fr ON fr.enrollment_id = e.id
 WHERE e.created_at >= ? AND e.created_at < ?
 ORDER BY e.id;
 
