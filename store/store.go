@@ -32,6 +32,8 @@ var migrations embed.FS
 type DB struct {
 	w, r *sqlx.DB
 	q    queries
+	wq   webhookQueries
+	mq   metricsQueries
 
 	closers []*sqlx.Stmt
 }
@@ -184,7 +186,7 @@ type queries struct {
 
 // querySets lists every struct of named statements prepared at open.
 func (db *DB) querySets() []any {
-	return []any{&db.q}
+	return []any{&db.q, &db.wq, &db.mq}
 }
 
 // namedQueries reads every queries/*.sql file; a name used twice is an error.
