@@ -39,6 +39,7 @@ type Config struct {
 	Sending   Sending    `yaml:"sending"`
 	HTTP      *HTTP      `yaml:"http"`
 	Log       Log        `yaml:"log"`
+	Webhooks  []*Webhook `yaml:"webhooks"` // signed event notifications (config/ops.go)
 }
 
 // HTTP is the web server candidates reach from their emails (one-click
@@ -48,8 +49,14 @@ type HTTP struct {
 	PublicURL  string `yaml:"public_url"` // how candidates reach it: https://followup.example.com
 	SecretEnv  string `yaml:"secret_env"` // signs links; at least 32 characters
 	SecretFile string `yaml:"secret_file"`
+	// Metrics serves Prometheus metrics at /metrics, for operators only;
+	// MetricsTokenEnv, if set, names the variable holding the bearer token
+	// a scrape must present.
+	Metrics         bool   `yaml:"metrics"`
+	MetricsTokenEnv string `yaml:"metrics_token_env"`
 
-	Secret Secret `yaml:"-"`
+	Secret       Secret `yaml:"-"`
+	MetricsToken Secret `yaml:"-"`
 }
 
 // Database says where state is kept.
@@ -272,7 +279,9 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	}
 	if c.HTTP != nil {
 		ps = append(ps, c.HTTP.validate(doc, rel, getenv, o)...)
+		ps = append(ps, c.HTTP.validateMetrics(doc, getenv, o)...)
 	}
+	ps = append(ps, validateWebhooks(doc, c.Webhooks, rel, getenv, o)...)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		ps = append(ps, doc.Problemf("$.log.level", "log level %q: use debug, info, warn or error", c.Log.Level))
 	}
