@@ -39,6 +39,7 @@ type Config struct {
 	Sending   Sending    `yaml:"sending"`
 	HTTP      *HTTP      `yaml:"http"`
 	Log       Log        `yaml:"log"`
+	Webhooks  []*Webhook `yaml:"webhooks"` // signed event notifications (config/ops.go)
 }
 
 // HTTP is the web server candidates reach from their emails (one-click
@@ -50,8 +51,14 @@ type HTTP struct {
 	SecretFile string `yaml:"secret_file"`
 	// Tracking of opens and clicks: off by default (docs/METRICS.md).
 	Tracking Tracking `yaml:"tracking"`
+	// Metrics serves Prometheus metrics at /metrics, for operators only;
+	// MetricsTokenEnv, if set, names the variable holding the bearer token
+	// a scrape must present.
+	Metrics         bool   `yaml:"metrics"`
+	MetricsTokenEnv string `yaml:"metrics_token_env"`
 
-	Secret Secret `yaml:"-"`
+	Secret       Secret `yaml:"-"`
+	MetricsToken Secret `yaml:"-"`
 }
 
 // Tracking turns on the open pixel and the click redirect.
@@ -280,7 +287,9 @@ func ParseWith(file string, content []byte, getenv func(string) string, o Option
 	}
 	if c.HTTP != nil {
 		ps = append(ps, c.HTTP.validate(doc, rel, getenv, o)...)
+		ps = append(ps, c.HTTP.validateMetrics(doc, getenv, o)...)
 	}
+	ps = append(ps, validateWebhooks(doc, c.Webhooks, rel, getenv, o)...)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		ps = append(ps, doc.Problemf("$.log.level", "log level %q: use debug, info, warn or error", c.Log.Level))
 	}

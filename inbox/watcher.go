@@ -61,7 +61,12 @@ type Watcher struct {
 	reqOnce  sync.Once
 	syncReq  chan chan error // Fresh asks the session for a sync now
 	lastSync atomic.Int64    // unix nanoseconds of the last complete sync
+	online   atomic.Bool     // logged in with the folder open
 }
+
+// Connected reports whether the watcher is logged in with its folder open
+// right now (readiness and metrics).
+func (w *Watcher) Connected() bool { return w.online.Load() }
 
 func (w *Watcher) requests() chan chan error {
 	w.reqOnce.Do(func() { w.syncReq = make(chan chan error) })
@@ -249,6 +254,8 @@ func (w *Watcher) session(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("opening %s: %w", w.Folder, err)
 	}
+	w.online.Store(true)
+	defer w.online.Store(false)
 	idle := c.Caps().Has(imap.CapIdle) || c.Caps().Has(imap.CapIMAP4rev2)
 	w.Log.Info("watching mailbox", "folder", w.Folder, "messages", sel.NumMessages, "idle", idle)
 	var pending []chan error

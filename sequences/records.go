@@ -62,6 +62,13 @@ const (
 	EvSkipped         = "skipped"
 	EvReview          = "review"
 	EvApproved        = "approved"
+	// EvSent is written with each message recorded as sent (the webhook
+	// outbox reads it; timelines show the message itself instead). Its
+	// detail is the Message-ID.
+	EvSent = "sent"
+	// EvSuppressed is written when an address is added to the suppression
+	// list by a link or by hand (followup suppress add); the detail says how.
+	EvSuppressed = "suppressed"
 )
 
 // Claim is a due step taken by one sender: until it is recorded as sent,

@@ -610,6 +610,14 @@ func (s *Scheduler) mailboxDown(name string, now time.Time) (time.Time, bool) {
 	return d.until, ok && now.Before(d.until)
 }
 
+// MailboxDown reports whether a mailbox's SMTP server could not be reached
+// or logged in to, and sending from it waits until `until` (readiness and
+// metrics). Known only once a send was tried.
+func (s *Scheduler) MailboxDown(name string) (until time.Time, down bool) {
+	s.init()
+	return s.mailboxDown(name, s.Clock.Now())
+}
+
 func (s *Scheduler) markDown(name string, now time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()

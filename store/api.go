@@ -30,6 +30,7 @@ type apiQueries struct {
 	SurveyResponsesOf  *sqlx.Stmt `query:"survey-responses-of-candidate,read"`
 	IdempotencyFinish  *sqlx.Stmt `query:"idempotency-finish"`
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
+	IdempotencyForget *sqlx.Stmt `query:"idempotency-forget"`
 	IdempotencyExpire  *sqlx.Stmt `query:"idempotency-expire"`
 	EnrollmentSearch   *sqlx.Stmt `query:"enrollment-search,read"`
 	TrackingMessage    *sqlx.Stmt `query:"tracking-message"`
@@ -234,6 +235,11 @@ type SearchFilter struct {
 	Limit                     int
 }
 
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
 // Search lists enrollments newest first.
 func (db *DB) Search(ctx context.Context, f SearchFilter) ([]sequences.Enrollment, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
@@ -241,7 +247,7 @@ func (db *DB) Search(ctx context.Context, f SearchFilter) ([]sequences.Enrollmen
 	}
 	like := ""
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like = "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+		like = "%" + likeEscape(q) + "%"
 	}
 	var rows []enrollmentRow
 	if err := db.qa.EnrollmentSearch.SelectContext(ctx, &rows, f.Sequence, f.Sequence, f.Status, f.Status, f.Mailbox, f.Mailbox,

@@ -267,3 +267,39 @@ func equalMaps[K comparable, V comparable](a, b map[K]V) bool {
 	}
 	return true
 }
+
+// Forget also erases the text of the emails as sent and any API response
+// kept for retries that names the candidate.
+func TestForgetErasesBodiesAndKeptResponses(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := db.Enroll(ctx, []sequences.EnrollRequest{req("li.lei@example.com")}, map[string]*sequences.Sequence{"s": testSeq}, now); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := db.ClaimDue(ctx, now.Add(2*time.Hour), 1, func(e sequences.Enrollment) string { return sequences.MessageID(e.UID, 0, "x.test") })
+	if err != nil || len(claims) != 1 {
+		t.Fatal(claims, err)
+	}
+	if err := db.Settle(ctx, []sequences.Outcome{{Claim: claims[0], Kind: sequences.OutSent, At: now,
+		Sent: sequences.Sent{At: now, To: "li.lei@example.com", Subject: "您好", Body: "李雷您好，感谢参加面试"}}}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := db.CreateToken(ctx, "ats", ScopeWrite, now)
+	for _, k := range []string{"k1", "k2"} {
+		if _, err := db.BeginIdempotent(ctx, tok.ID, k, "h", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.FinishIdempotent(ctx, tok.ID, "k1", 201, []byte(`{"enrollment":{"email":"li.lei@example.com"}}`))
+	db.FinishIdempotent(ctx, tok.ID, "k2", 201, []byte(`{"enrollment":{"email":"li_lei@example.com"}}`))
+	if ok, err := db.Forget(ctx, "li.lei@example.com", now); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	var bodies, kept int
+	db.r.Get(&bodies, "SELECT COUNT(*) FROM messages WHERE body != '' OR subject != ''")
+	db.r.Get(&kept, "SELECT COUNT(*) FROM api_idempotency")
+	if bodies != 0 || kept != 1 {
+		t.Errorf("after forget: %d messages with text, %d kept responses (want 0 and the other candidate's 1)", bodies, kept)
+	}
+}

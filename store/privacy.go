@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"followup/inbox"
+	"followup/sequences"
 )
 
 // Suppression is an address that is never mailed again.
@@ -50,7 +51,8 @@ func (db *DB) Suppress(ctx context.Context, emails []string, reason string, now 
 			if err != nil {
 				return fmt.Errorf("suppressing %s: %w", e, err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			n, _ := res.RowsAffected()
+			if n > 0 {
 				added++
 			}
 			var id int64
@@ -60,6 +62,11 @@ func (db *DB) Suppress(ctx context.Context, emails []string, reason string, now 
 			}
 			if err != nil {
 				return err
+			}
+			if n > 0 { // the timeline (and the webhook outbox) records the unsubscribe
+				if err := db.event(ctx, tx, id, nil, sequences.EvSuppressed, reason, now); err != nil {
+					return err
+				}
 			}
 			if err := db.stopLive(ctx, tx, id, "suppressed: "+reason, now); err != nil {
 				return err
@@ -122,6 +129,8 @@ func (db *DB) Forget(ctx context.Context, email string, now time.Time) (bool, er
 			{"messages", db.q.ForgetMessages, []any{now, id}},
 			{"events", db.q.ForgetEvents, []any{id}},
 			{"replies", db.q.ForgetInbound, []any{id}},
+			{"webhook deliveries", db.wq.Forget, []any{id}},
+			{"API responses kept for retries", db.qa.IdempotencyForget, []any{"%" + likeEscape(email) + "%"}},
 			{"suppression", db.q.ForgetSuppression, []any{HashedAddress(email), email}},
 			{"candidate", db.q.ForgetCandidate, []any{fmt.Sprintf("erased-%d@erased.invalid", id), now, id}},
 		}

@@ -126,6 +126,10 @@ func (db *DB) recordSent(ctx context.Context, tx *sqlx.Tx, c sequences.Claim, s 
 	if _, err := tx.StmtxContext(ctx, db.q.EnrollmentAdvance).ExecContext(ctx, c.Step+1, utcPtr(s.NextDue), finished, finished, at, c.Enrollment.ID); err != nil {
 		return fmt.Errorf("advancing enrollment %d: %w", c.Enrollment.ID, err)
 	}
+	// The webhook outbox's record of the send, in the same transaction.
+	if err := db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvSent, c.MessageID, at); err != nil {
+		return err
+	}
 	if finished == 1 {
 		return db.event(ctx, tx, c.Enrollment.CandidateID, &c.Enrollment.ID, sequences.EvFinished, c.Enrollment.Sequence, at)
 	}

@@ -33,6 +33,8 @@ type DB struct {
 	w, r *sqlx.DB
 	q    queries
 	qa   apiQueries
+	wq   webhookQueries
+	mq   metricsQueries
 
 	closers []*sqlx.Stmt
 }
@@ -185,7 +187,7 @@ type queries struct {
 
 // querySets lists every struct of named statements prepared at open.
 func (db *DB) querySets() []any {
-	return []any{&db.q, &db.qa}
+	return []any{&db.q, &db.qa, &db.wq, &db.mq}
 }
 
 // namedQueries reads every queries/*.sql file; a name used twice is an error.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -56,6 +57,8 @@ func (db *DB) Timeline(ctx context.Context, email string) (*Timeline, error) {
 	if err := db.q.EventsOfCandidate.SelectContext(ctx, &tl.Events, email); err != nil {
 		return nil, fmt.Errorf("loading events of %s: %w", email, err)
 	}
+	// A "sent" event duplicates the message, which the timeline shows.
+	tl.Events = slices.DeleteFunc(tl.Events, func(ev sequences.Event) bool { return ev.Kind == sequences.EvSent })
 	if tl.Inbound, err = db.inboundOf(ctx, email); err != nil {
 		return nil, err
 	}

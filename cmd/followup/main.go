@@ -38,6 +38,7 @@ type cli struct {
 	Consent  consentCmd  `cmd:"" help:"Record whether a candidate agreed to stay in the talent pool."`
 	Report   reportCmd   `cmd:"" help:"Reports: reply rates per step and variant."`
 	Token    tokenCmd    `cmd:"" help:"API tokens for an ATS or a script: create, list, revoke."`
+	Webhooks webhooksCmd `cmd:"" help:"Webhook deliveries: the log, sending again, turning an endpoint on again."`
 	Demo     demoCmd     `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }

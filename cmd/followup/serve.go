@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"followup/inbox"
+	"followup/metrics"
 	"followup/sequences"
 	"followup/web/api"
 )
@@ -79,6 +81,16 @@ func (serveCmd) Run(env *runEnv) error {
 		return err
 	}
 	sched.Guard = p.inboxGuard(watchers)
+	var m *metrics.Metrics
+	if h := p.cfg.HTTP; h != nil && h.Metrics {
+		if m, err = p.metrics(env.ctx, db, watchers, sched); err != nil {
+			return err
+		}
+		sched.Store = m.CountingStore(db)
+		for _, w := range watchers {
+			w.Processed = func(in inbox.Inbound, recorded bool) { m.ObserveInbound(in, recorded, time.Now()) }
+		}
+	}
 	archives, err := p.sentArchives(mbs)
 	if err != nil {
 		return err
@@ -99,7 +111,12 @@ func (serveCmd) Run(env *runEnv) error {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
-		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		srv.Routes = append(srv.Routes, p.opsRoutes(p.readyChecks(db, watchers, sched), m))
+		handler := srv.Handler()
+		if m != nil {
+			handler = m.Middleware(handler)
+		}
+		hs := &http.Server{Addr: h.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		ln, err := net.Listen("tcp", h.Listen)
 		if err != nil {
 			return fmt.Errorf("web server: %w", err)
@@ -119,6 +136,11 @@ func (serveCmd) Run(env *runEnv) error {
 			defer cancel()
 			_ = hs.Shutdown(ctx)
 		}()
+	}
+	if d := p.webhookDispatcher(db, m); d != nil {
+		p.log.Info("webhooks on", "endpoints", len(d.Endpoints))
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = d.Run(env.ctx) }()
 	}
 	for _, a := range archives {
 		wg.Add(1)

@@ -32,6 +32,10 @@ UPDATE api_idempotency SET status = ?, body = ? WHERE token_id = ? AND key = ?;
 -- name: idempotency-drop
 DELETE FROM api_idempotency WHERE token_id = ? AND key = ? AND status = 0;
 
+-- name: idempotency-forget
+-- A stored response naming an erased candidate.
+DELETE FROM api_idempotency WHERE body LIKE ? ESCAPE '\';
+
 -- name: idempotency-expire
 DELETE FROM api_idempotency WHERE created_at < ?;
 

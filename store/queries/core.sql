@@ -277,7 +277,7 @@ UPDATE enrollments SET fields = '{}', idempotency_key = NULL, source = '',
 WHERE candidate_id = ?;
 
 -- name: forget-messages
-UPDATE messages SET to_addr = '', subject = '', error = '', updated_at = ?
+UPDATE messages SET to_addr = '', subject = '', error = '', body = '', draft = '', override_subject = '', override_body = '', updated_at = ?
 WHERE enrollment_id IN (SELECT id FROM enrollments WHERE candidate_id = ?);
 
 -- name: forget-survey-responses
