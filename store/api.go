@@ -30,7 +30,8 @@ type apiQueries struct {
 	SurveyResponsesOf  *sqlx.Stmt `query:"survey-responses-of-candidate,read"`
 	IdempotencyFinish  *sqlx.Stmt `query:"idempotency-finish"`
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
-	IdempotencyForget *sqlx.Stmt `query:"idempotency-forget"`
+	ChangeMark         *sqlx.Stmt `query:"change-mark,read"`
+	IdempotencyForget  *sqlx.Stmt `query:"idempotency-forget"`
 	IdempotencyExpire  *sqlx.Stmt `query:"idempotency-expire"`
 	EnrollmentSearch   *sqlx.Stmt `query:"enrollment-search,read"`
 	TrackingMessage    *sqlx.Stmt `query:"tracking-message"`
@@ -233,6 +234,16 @@ type SearchFilter struct {
 	Query                     string // part of the name or email
 	BeforeID                  int64  // keyset pagination: ids below this (0: from the newest)
 	Limit                     int
+}
+
+// ChangeMark is a value that changes whenever an event, a reply, a survey
+// answer or a tracking request is recorded: cached reports compare it.
+func (db *DB) ChangeMark(ctx context.Context) (string, error) {
+	var m string
+	if err := db.qa.ChangeMark.GetContext(ctx, &m); err != nil {
+		return "", fmt.Errorf("reading the change mark: %w", err)
+	}
+	return m, nil
 }
 
 // likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.

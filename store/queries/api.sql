@@ -121,3 +121,8 @@ FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
 WHERE m.status = 'sent' AND m.tracked = 1 AND m.sent_at >= ? AND m.sent_at < ?
 GROUP BY e.sequence
 ORDER BY e.sequence;
+
+-- name: change-mark
+-- Moves whenever something the metrics count is recorded.
+SELECT (SELECT COALESCE(MAX(id), 0) FROM events) || '.' || (SELECT COALESCE(MAX(id), 0) FROM survey_responses)
+    || '.' || (SELECT COALESCE(MAX(id), 0) FROM tracking_events) || '.' || (SELECT COALESCE(MAX(id), 0) FROM inbound_messages);

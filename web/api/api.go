@@ -42,6 +42,8 @@ type API struct {
 	Location *time.Location
 	Now      func() time.Time
 	Log      *slog.Logger
+
+	cache metricsCache
 }
 
 // Route is one entry of the route table.

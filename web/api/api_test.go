@@ -505,6 +505,16 @@ func TestSuppressionsSurveysMetrics(t *testing.T) {
 	if dig(m, "nps", "responses") != 1.0 || dig(m, "definitions", "reply_rate") == nil || dig(m["sources"].([]any)[0], "source") != "Boss直聘" {
 		t.Errorf("metrics: %v", m)
 	}
+	// The report is reused until something new is recorded.
+	zero := 0
+	if _, err := f.db.SaveSurveyResponse(context.Background(), "h2", store.SurveyResponse{Survey: "nps", Score: &zero,
+		Answers: map[string]any{"score": 0}, At: f.now}); err != nil {
+		t.Fatal(err)
+	}
+	m = f.expect(f.do("GET", "/api/v1/metrics?from=2026-11-01&to=2026-11-30", f.read, ""), 200, "GET", "/api/v1/metrics")
+	if dig(m, "nps", "responses") != 2.0 || dig(m, "nps", "nps", "score") != 0.0 {
+		t.Errorf("metrics after a second answer: %v", m["nps"])
+	}
 	for _, q := range []string{"from=yesterday", "from=2026-12-01&to=2026-11-01", "from=2020-01-01&to=2026-01-01"} {
 		f.expect(f.do("GET", "/api/v1/metrics?"+q, f.read, ""), 400, "GET", "/api/v1/metrics")
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"followup/sequences"
@@ -660,9 +661,52 @@ type MetricsReport struct {
 	Definitions    map[string]string `json:"definitions"`
 }
 
+// metricsTTL is how long a computed report is reused while nothing new is
+// recorded: computing reads every enrollment of the period (about a second
+// for 100,000), and a page that refreshes or several people looking should
+// not repeat it.
+const metricsTTL = 5 * time.Minute
+
+type metricsCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedReport
+}
+
+type cachedReport struct {
+	at   time.Time
+	mark string
+	rep  *MetricsReport
+}
+
 // Metrics computes the metrics for [from, to): the API and the dashboard
-// show the same numbers.
+// show the same numbers. A report is reused until something is recorded.
 func (a *API) Metrics(req *http.Request, from, to time.Time, field string) (*MetricsReport, error) {
+	key := from.Format(time.RFC3339) + "|" + to.Format(time.RFC3339) + "|" + field
+	now := a.Now()
+	mark, err := a.DB.ChangeMark(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	a.cache.mu.Lock()
+	if e, ok := a.cache.entries[key]; ok && e.mark == mark && now.Sub(e.at) < metricsTTL && !now.Before(e.at) {
+		a.cache.mu.Unlock()
+		return e.rep, nil
+	}
+	a.cache.mu.Unlock()
+	rep, err := a.computeMetrics(req, from, to, field)
+	if err != nil {
+		return nil, err
+	}
+	a.cache.mu.Lock()
+	defer a.cache.mu.Unlock()
+	if a.cache.entries == nil || len(a.cache.entries) >= 64 {
+		a.cache.entries = map[string]cachedReport{}
+	}
+	a.cache.entries[key] = cachedReport{at: now, mark: mark, rep: rep}
+	return rep, nil
+}
+
+func (a *API) computeMetrics(req *http.Request, from, to time.Time, field string) (*MetricsReport, error) {
 	var pool []string
 	for n, s := range a.Catalog.Sequences {
 		if s.RequiresConsent {
