@@ -31,6 +31,11 @@ echo
 echo "command: go test -run '^\$' -bench 'BenchmarkSurvey' -benchtime=$benchtime -count=$count ./web/"
 go test -run '^$' -bench 'BenchmarkSurvey' -benchtime="$benchtime" -count="$count" ./web/ | tee -a "$out"
 
+# The recruiting metrics over 10,000 and 100,000 enrollments, and search.
+echo
+echo "command: go test -run '^\$' -bench 'BenchmarkMetrics' -benchtime=3x -count=1 ./store/"
+go test -run '^$' -bench 'BenchmarkMetrics' -benchtime=3x -count=1 ./store/ | tee -a "$out"
+
 # Against a real MTA too, when scripts/testenv/start.sh's servers are up
 # (source DIR/env.sh first; scripts/test.sh-style environment).
 if [ -n "${FOLLOWUP_TEST_SMTP_PORT:-}" ]; then
