@@ -72,6 +72,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/surveys", r, a.surveyList},
 		{"GET", "/api/v1/surveys/{name}/results", r, a.surveyResults},
 		{"GET", "/api/v1/metrics", r, a.metrics},
+		{"GET", "/api/v1/webhooks/deliveries", r, a.deliveries},
 	}
 }
 

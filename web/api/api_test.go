@@ -16,6 +16,7 @@ import (
 	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
+	"followup/webhooks"
 )
 
 type fixture struct {
@@ -525,5 +526,31 @@ func TestSuppressionsSurveysMetrics(t *testing.T) {
 	spec := f.expect(f.do("GET", "/api/v1/openapi.json", f.read, ""), 200, "GET", "/api/v1/openapi.json")
 	if spec["openapi"] != "3.1.0" {
 		t.Errorf("openapi: %v", spec["openapi"])
+	}
+}
+
+func TestWebhookDeliveryLog(t *testing.T) {
+	f := newFixture(t)
+	const route = "/api/v1/webhooks/deliveries"
+	m := f.expect(f.do("GET", route, f.read, ""), 200, "GET", route)
+	if len(m["deliveries"].([]any)) != 0 {
+		t.Errorf("deliveries before any webhook: %v", m)
+	}
+	for _, q := range []string{"status=lost", "limit=0", "before=x"} {
+		f.expect(f.do("GET", route+"?"+q, f.read, ""), 400, "GET", route)
+	}
+	f.expect(f.do("POST", "/api/v1/enrollments", f.write, lilei), 201, "POST", "/api/v1/enrollments")
+	c, err := f.db.Timeline(context.Background(), "li.lei@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.EnqueueDeliveries(context.Background(), []webhooks.NewDelivery{{Endpoint: "https://ats.example.com/hook?key=s3cret",
+		EventID: 1, EventType: "message.sent", CandidateID: c.Candidate.ID, Payload: []byte(`{}`)}}, 1, f.now); err != nil {
+		t.Fatal(err)
+	}
+	m = f.expect(f.do("GET", route+"?status=pending", f.read, ""), 200, "GET", route)
+	d := m["deliveries"].([]any)
+	if len(d) != 1 || dig(d[0], "endpoint") != "https://ats.example.com/hook" || strings.Contains(string(f.do("GET", route, f.read, "").body), "s3cret") {
+		t.Errorf("deliveries: %v", m)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
+	"followup/webhooks"
 )
 
 func (a *API) openapi(*request) (int, any, error) {
@@ -807,4 +808,52 @@ func Period(fromS, toS string, now time.Time, loc *time.Location) (time.Time, ti
 		return time.Time{}, time.Time{}, errors.New("the period is over three years; choose a shorter one")
 	}
 	return from, to, nil
+}
+
+// Delivery is one webhook delivery of the log.
+type Delivery struct {
+	ID             int64      `json:"id"`
+	Endpoint       string     `json:"endpoint"` // without its query string (it may hold a secret)
+	EventID        int64      `json:"event_id"`
+	EventType      string     `json:"event_type"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	LastStatusCode int        `json:"last_status_code"`
+	LastError      string     `json:"last_error"`
+	CreatedAt      time.Time  `json:"created_at"`
+	DeliveredAt    *time.Time `json:"delivered_at"`
+}
+
+func (a *API) deliveries(req *request) (int, any, error) {
+	q := req.URL.Query()
+	f := webhooks.Filter{Status: q.Get("status")}
+	switch f.Status {
+	case "", "pending", "delivered", "failed":
+	default:
+		return 0, nil, errorf(http.StatusBadRequest, "invalid_request", "status %q: use pending, delivered or failed", f.Status)
+	}
+	var err error
+	if f.BeforeID, err = intParam(q.Get("before"), 0, "before"); err != nil {
+		return 0, nil, err
+	}
+	limit, err := intParam(q.Get("limit"), 50, "limit")
+	if err != nil || limit < 1 || limit > 500 {
+		return 0, nil, errorf(http.StatusBadRequest, "invalid_request", "limit must be between 1 and 500")
+	}
+	f.Limit = int(limit)
+	list, err := a.DB.ListDeliveries(req.ctx, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct {
+		Deliveries []Delivery `json:"deliveries"`
+	}{Deliveries: make([]Delivery, 0, len(list))}
+	for _, d := range list {
+		endpoint, _, _ := strings.Cut(d.Endpoint, "?")
+		out.Deliveries = append(out.Deliveries, Delivery{ID: d.ID, Endpoint: endpoint, EventID: d.EventID, EventType: d.EventType,
+			Status: d.Status, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode,
+			LastError: d.LastError, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt})
+	}
+	return http.StatusOK, out, nil
 }
