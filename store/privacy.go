@@ -122,6 +122,8 @@ func (db *DB) Forget(ctx context.Context, email string, now time.Time) (bool, er
 			{"messages", db.q.ForgetMessages, []any{now, id}},
 			{"events", db.q.ForgetEvents, []any{id}},
 			{"replies", db.q.ForgetInbound, []any{id}},
+			{"notes", db.dash.ForgetNotes, []any{id}},
+			{"tags", db.tags.Forget, []any{id}},
 			{"suppression", db.q.ForgetSuppression, []any{HashedAddress(email), email}},
 			{"candidate", db.q.ForgetCandidate, []any{fmt.Sprintf("erased-%d@erased.invalid", id), now, id}},
 		}

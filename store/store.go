@@ -30,8 +30,11 @@ var migrations embed.FS
 // time; a single connection with immediate transactions means writers queue
 // instead of failing with "database is locked") and a pool of readers.
 type DB struct {
-	w, r *sqlx.DB
-	q    queries
+	w, r  *sqlx.DB
+	q     queries
+	users userQueries
+	tags  tagQueries
+	dash  dashboardQueries
 
 	closers []*sqlx.Stmt
 }
@@ -184,7 +187,7 @@ type queries struct {
 
 // querySets lists every struct of named statements prepared at open.
 func (db *DB) querySets() []any {
-	return []any{&db.q}
+	return []any{&db.q, &db.users, &db.tags, &db.dash}
 }
 
 // namedQueries reads every queries/*.sql file; a name used twice is an error.
