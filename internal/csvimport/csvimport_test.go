@@ -29,7 +29,7 @@ func setup(t *testing.T) (*store.DB, Options, *[]Reject) {
 		Name: "c.csv", Catalog: &sequences.Catalog{Sequences: map[string]*sequences.Sequence{"pool": seq}},
 		Defaults: sequences.Defaults{Language: "zh-CN", Timezone: "Asia/Shanghai", Mailbox: "m", Mailboxes: []string{"m"}},
 		Store:    db, Now: func() time.Time { return now },
-		Reject:   func(r Reject) { rejects = append(rejects, r) },
+		Reject: func(r Reject) { rejects = append(rejects, r) },
 	}, &rejects
 }
 
