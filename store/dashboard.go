@@ -22,6 +22,7 @@ type dashboardQueries struct {
 	ForgetNotes   *sqlx.Stmt `query:"forget-notes"`
 	SurveyAnswers *sqlx.Stmt `query:"survey-answers-of,read"`
 	StepOverview  *sqlx.Stmt `query:"step-overview,read"`
+	MessageTexts  *sqlx.Stmt `query:"message-texts-of,read"`
 }
 
 // CandidateByID loads a candidate (ErrNotFound when there is none).
@@ -142,6 +143,32 @@ func (db *DB) StepOverview(ctx context.Context) ([]StepStats, error) {
 	var out []StepStats
 	if err := db.dash.StepOverview.SelectContext(ctx, &out); err != nil {
 		return nil, fmt.Errorf("counting steps: %w", err)
+	}
+	return out, nil
+}
+
+// MessageText is what is kept of a message's text besides its subject:
+// the template it was rendered from, the rendered draft of a review step,
+// and the recruiter's own subject and body when they rewrote it. The body
+// of other messages is not stored.
+type MessageText struct {
+	ID              int64  `db:"id"`
+	Template        string `db:"template"`
+	Draft           string `db:"draft"`
+	OverrideSubject string `db:"override_subject"`
+	OverrideBody    string `db:"override_body"`
+}
+
+// MessageTextsOf returns the kept texts of a candidate's messages by
+// message row id.
+func (db *DB) MessageTextsOf(ctx context.Context, candidateID int64) (map[int64]MessageText, error) {
+	var rows []MessageText
+	if err := db.dash.MessageTexts.SelectContext(ctx, &rows, candidateID); err != nil {
+		return nil, fmt.Errorf("loading the message texts of candidate %d: %w", candidateID, err)
+	}
+	out := make(map[int64]MessageText, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
 	}
 	return out, nil
 }
