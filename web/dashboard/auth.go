@@ -105,15 +105,20 @@ func csrfFor(sessionID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// sameOrigin refuses a request a browser says comes from another site:
-// Sec-Fetch-Site, else Origin compared with the host.
+// sameOrigin refuses a request a browser says comes from another site.
+// Sec-Fetch-Site, which pages cannot forge, decides when it is there;
+// otherwise the Origin header is compared with the host ("null", sent by
+// some browsers under a no-referrer policy, proves nothing either way and
+// is left to the CSRF token).
 func sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		return true
+	case "":
 	default:
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || !strings.EqualFold(u.Host, r.Host) {
 			return false
