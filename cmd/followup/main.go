@@ -38,6 +38,7 @@ type cli struct {
 	Consent  consentCmd  `cmd:"" help:"Record whether a candidate agreed to stay in the talent pool."`
 	Report   reportCmd   `cmd:"" help:"Reports: reply rates per step and variant."`
 	Demo     demoCmd     `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
+	User     userCmd     `cmd:"" help:"Dashboard users: add, list, remove, passwd."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 

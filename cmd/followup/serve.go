@@ -69,6 +69,11 @@ func (serveCmd) Run(env *runEnv) error {
 		}
 		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
 			Answered: p.surveyActions(db, mbs, env.clock)}
+		dash, err := p.dashboard(db, env.clock)
+		if err != nil {
+			return err
+		}
+		srv.Routes = append(srv.Routes, dash.Routes)
 		hs := &http.Server{Addr: h.Listen, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		ln, err := net.Listen("tcp", h.Listen)
 		if err != nil {

@@ -79,7 +79,6 @@ type Config struct {
 	Calendars *sequences.Calendars // working days for "next step due" after resume or reject
 	Surveys   *surveys.Set         // nil: no survey pages
 	Location  *time.Location       // times are shown in it (nil: UTC)
-	Language  string               // the project's language, for survey results
 	Now       func() time.Time
 	Log       *slog.Logger
 
