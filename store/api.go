@@ -228,14 +228,6 @@ func (db *DB) ExpireIdempotent(ctx context.Context, before time.Time) (int64, er
 	return res.RowsAffected()
 }
 
-// SearchFilter selects enrollments for listings.
-type SearchFilter struct {
-	Sequence, Status, Mailbox string
-	Query                     string // part of the name or email
-	BeforeID                  int64  // keyset pagination: ids below this (0: from the newest)
-	Limit                     int
-}
-
 // ChangeMark is a value that changes whenever an event, a reply, a survey
 // answer or a tracking request is recorded: cached reports compare it.
 func (db *DB) ChangeMark(ctx context.Context) (string, error) {
@@ -251,18 +243,27 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
+// SearchFilter selects enrollments for listings; empty fields do not filter.
+type SearchFilter struct {
+	Sequence, Status, Mailbox, Tag string
+	Query                          string // part of the name or email, any case
+	BeforeID                       int64  // keyset pagination: ids below this (0: from the newest)
+	Offset                         int    // or pages by offset
+	Limit                          int    // 0: 50; at most 500
+}
+
 // Search lists enrollments newest first.
 func (db *DB) Search(ctx context.Context, f SearchFilter) ([]sequences.Enrollment, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	like := ""
-	if q := strings.TrimSpace(f.Query); q != "" {
+	q, like := strings.ToLower(strings.TrimSpace(f.Query)), ""
+	if q != "" {
 		like = "%" + likeEscape(q) + "%"
 	}
 	var rows []enrollmentRow
 	if err := db.qa.EnrollmentSearch.SelectContext(ctx, &rows, f.Sequence, f.Sequence, f.Status, f.Status, f.Mailbox, f.Mailbox,
-		like, like, like, f.BeforeID, f.BeforeID, f.Limit); err != nil {
+		f.Tag, f.Tag, q, like, like, f.BeforeID, f.BeforeID, f.Limit, max(0, f.Offset)); err != nil {
 		return nil, fmt.Errorf("searching enrollments: %w", err)
 	}
 	return decodeRows(rows)

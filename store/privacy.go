@@ -131,6 +131,8 @@ func (db *DB) Forget(ctx context.Context, email string, now time.Time) (bool, er
 			{"replies", db.q.ForgetInbound, []any{id}},
 			{"webhook deliveries", db.wq.Forget, []any{id}},
 			{"API responses kept for retries", db.qa.IdempotencyForget, []any{"%" + likeEscape(email) + "%"}},
+			{"notes", db.dash.ForgetNotes, []any{id}},
+			{"tags", db.tags.Forget, []any{id}},
 			{"suppression", db.q.ForgetSuppression, []any{HashedAddress(email), email}},
 			{"candidate", db.q.ForgetCandidate, []any{fmt.Sprintf("erased-%d@erased.invalid", id), now, id}},
 		}

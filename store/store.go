@@ -30,11 +30,14 @@ var migrations embed.FS
 // time; a single connection with immediate transactions means writers queue
 // instead of failing with "database is locked") and a pool of readers.
 type DB struct {
-	w, r *sqlx.DB
-	q    queries
-	qa   apiQueries
-	wq   webhookQueries
-	mq   metricsQueries
+	w, r  *sqlx.DB
+	q     queries
+	qa    apiQueries
+	wq    webhookQueries
+	mq    metricsQueries
+	users userQueries
+	tags  tagQueries
+	dash  dashboardQueries
 
 	closers []*sqlx.Stmt
 }
@@ -189,7 +192,7 @@ type queries struct {
 
 // querySets lists every struct of named statements prepared at open.
 func (db *DB) querySets() []any {
-	return []any{&db.q, &db.qa, &db.wq, &db.mq}
+	return []any{&db.q, &db.qa, &db.wq, &db.mq, &db.users, &db.tags, &db.dash}
 }
 
 // namedQueries reads every queries/*.sql file; a name used twice is an error.

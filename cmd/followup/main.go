@@ -40,6 +40,7 @@ type cli struct {
 	Token    tokenCmd    `cmd:"" help:"API tokens for an ATS or a script: create, list, revoke."`
 	Webhooks webhooksCmd `cmd:"" help:"Webhook deliveries: the log, sending again, turning an endpoint on again."`
 	Demo     demoCmd     `cmd:"" help:"Run the whole loop on this machine with a sandbox mail server and sample candidates."`
+	User     userCmd     `cmd:"" help:"Dashboard users: add, list, remove, passwd."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 

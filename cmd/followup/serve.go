@@ -112,6 +112,11 @@ func (serveCmd) Run(env *runEnv) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
 		srv.Routes = append(srv.Routes, p.opsRoutes(p.readyChecks(db, watchers, sched), m))
+		dash, err := p.dashboard(db, env.clock)
+		if err != nil {
+			return err
+		}
+		srv.Routes = append(srv.Routes, dash.Routes)
 		handler := srv.Handler()
 		if m != nil {
 			handler = m.Middleware(handler)

@@ -40,16 +40,18 @@ DELETE FROM api_idempotency WHERE body LIKE ? ESCAPE '\';
 DELETE FROM api_idempotency WHERE created_at < ?;
 
 -- name: enrollment-search
--- Enrollments by sequence, status, mailbox and a search over name and email,
--- newest first, keyset-paginated by id (0: from the newest).
+-- Enrollments by sequence, status, mailbox, tag and a search over name and
+-- email (a LIKE pattern, "\" escaping % and _), newest first; pages by
+-- keyset (ids below a cursor; 0: from the newest) or by offset.
 SELECT e.id, e.uid, e.candidate_id, c.email, c.name, c.language, c.timezone, e.sequence, e.version_id, e.mailbox,
        e.fields, e.status, e.status_reason, e.next_step, e.next_due_at, e.created_at, e.updated_at
 FROM enrollments e JOIN candidates c ON c.id = e.candidate_id
 WHERE (? = '' OR e.sequence = ?) AND (? = '' OR e.status = ?) AND (? = '' OR e.mailbox = ?)
-  AND (? = '' OR c.email LIKE ? ESCAPE '\' OR c.name LIKE ? ESCAPE '\')
+  AND (? = '' OR EXISTS (SELECT 1 FROM candidate_tags t WHERE t.candidate_id = c.id AND t.tag = ?))
+  AND (? = '' OR LOWER(c.email) LIKE ? ESCAPE '\' OR LOWER(c.name) LIKE ? ESCAPE '\')
   AND (? = 0 OR e.id < ?)
 ORDER BY e.id DESC
-LIMIT ?;
+LIMIT ? OFFSET ?;
 
 -- name: metrics-steps
 -- Per sequence and step: messages sent in the period, and what came back
