@@ -5,14 +5,16 @@ import (
 	"time"
 
 	"followup/store"
+	"followup/web/api"
 	"followup/web/dashboard"
 )
 
 // dashboard builds the recruiters' dashboard for serve (when http: is
 // configured). Cookies are Secure when the public URL is https.
-func (p *project) dashboard(db *store.DB, now func() time.Time) (*dashboard.Dashboard, error) {
+func (p *project) dashboard(db *store.DB, now func() time.Time, a *api.API) (*dashboard.Dashboard, error) {
 	return dashboard.New(dashboard.Config{
-		Store: db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Calendars: p.calendars, Surveys: p.surveys,
+		Metrics: a.Metrics,
+		Store:   db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Calendars: p.calendars, Surveys: p.surveys,
 		Location: p.location(), Now: now, Log: p.log.With("part", "dashboard"),
 		Secure: strings.HasPrefix(strings.ToLower(p.cfg.HTTP.PublicURL), "https://"),
 	})

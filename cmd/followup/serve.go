@@ -105,14 +105,15 @@ func (serveCmd) Run(env *runEnv) error {
 		}
 		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
 			Answered: p.surveyActions(db, mbs, env.clock)}
-		srv.Routes = append(srv.Routes, p.api(db, env.clock).Register)
+		apiSrv := p.api(db, env.clock)
+		srv.Routes = append(srv.Routes, apiSrv.Register)
 		if t := p.tracker(); t != nil {
 			srv.Routes = append(srv.Routes, t.TrackRoutes(db, env.clock, p.log.Warn))
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
 		srv.Routes = append(srv.Routes, p.opsRoutes(p.readyChecks(db, watchers, sched), m))
-		dash, err := p.dashboard(db, env.clock)
+		dash, err := p.dashboard(db, env.clock, apiSrv)
 		if err != nil {
 			return err
 		}

@@ -47,8 +47,8 @@ GROUP BY e.sequence, m.step, m.template
 ORDER BY e.sequence, m.step, m.template;
 
 -- name: message-texts-of
--- What is kept of each message's text: the rendered draft of a review
--- step and the recruiter's own wording (other bodies are not stored).
+-- What is kept of a review step's text besides the body as sent: the
+-- rendered draft and the recruiter's own wording.
 SELECT m.id AS id, m.template AS template, m.draft AS draft, m.override_subject AS override_subject, m.override_body AS override_body
 FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
 WHERE e.candidate_id = ?;

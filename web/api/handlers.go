@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -681,10 +682,10 @@ type cachedReport struct {
 
 // Metrics computes the metrics for [from, to): the API and the dashboard
 // show the same numbers. A report is reused until something is recorded.
-func (a *API) Metrics(req *http.Request, from, to time.Time, field string) (*MetricsReport, error) {
-	key := from.Format(time.RFC3339) + "|" + to.Format(time.RFC3339) + "|" + field
+func (a *API) Metrics(ctx context.Context, from, to time.Time, field, lang string) (*MetricsReport, error) {
+	key := from.Format(time.RFC3339) + "|" + to.Format(time.RFC3339) + "|" + field + "|" + lang
 	now := a.Now()
-	mark, err := a.DB.ChangeMark(req.Context())
+	mark, err := a.DB.ChangeMark(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -694,7 +695,7 @@ func (a *API) Metrics(req *http.Request, from, to time.Time, field string) (*Met
 		return e.rep, nil
 	}
 	a.cache.mu.Unlock()
-	rep, err := a.computeMetrics(req, from, to, field)
+	rep, err := a.computeMetrics(ctx, from, to, field, lang)
 	if err != nil {
 		return nil, err
 	}
@@ -707,7 +708,7 @@ func (a *API) Metrics(req *http.Request, from, to time.Time, field string) (*Met
 	return rep, nil
 }
 
-func (a *API) computeMetrics(req *http.Request, from, to time.Time, field string) (*MetricsReport, error) {
+func (a *API) computeMetrics(ctx context.Context, from, to time.Time, field, lang string) (*MetricsReport, error) {
 	var pool []string
 	for n, s := range a.Catalog.Sequences {
 		if s.RequiresConsent {
@@ -715,28 +716,28 @@ func (a *API) computeMetrics(req *http.Request, from, to time.Time, field string
 		}
 	}
 	sort.Strings(pool)
-	m, err := a.DB.Metrics(req.Context(), store.MetricsQuery{From: from, To: to, EventField: field, PoolSequences: pool, Location: a.Location})
+	m, err := a.DB.Metrics(ctx, store.MetricsQuery{From: from, To: to, EventField: field, PoolSequences: pool, Location: a.Location})
 	if err != nil {
 		return nil, err
 	}
-	rep := &MetricsReport{Metrics: m, DeclineReasons: []Tag{}, Definitions: Definitions}
+	rep := &MetricsReport{Metrics: m, DeclineReasons: []Tag{}, Definitions: DefinitionsIn(lang)}
 	if a.Surveys == nil {
 		return rep, nil
 	}
 	if s, ok := a.Surveys.Get("nps"); ok {
-		rows, err := a.DB.SurveyRows(req.Context(), "nps")
+		rows, err := a.DB.SurveyRows(ctx, "nps")
 		if err != nil {
 			return nil, err
 		}
-		r := viewResults(surveys.Summarize(s, inPeriod(rows, from, to), a.Language))
+		r := viewResults(surveys.Summarize(s, inPeriod(rows, from, to), lang))
 		rep.NPS = &r
 	}
 	if s, ok := a.Surveys.Get("declined-offer"); ok {
-		rows, err := a.DB.SurveyRows(req.Context(), "declined-offer")
+		rows, err := a.DB.SurveyRows(ctx, "declined-offer")
 		if err != nil {
 			return nil, err
 		}
-		sum := surveys.Summarize(s, inPeriod(rows, from, to), a.Language)
+		sum := surveys.Summarize(s, inPeriod(rows, from, to), lang)
 		for _, q := range s.Questions {
 			if q.Kind == "scale" || q.Kind == "text" {
 				continue
@@ -767,7 +768,11 @@ func (a *API) metrics(req *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, errorf(http.StatusBadRequest, "invalid_request", "%v", err)
 	}
-	rep, err := a.Metrics(req.Request, from, to, req.URL.Query().Get("field"))
+	lang := a.Language
+	if l := req.Header.Get("Accept-Language"); l != "" {
+		lang = l
+	}
+	rep, err := a.Metrics(req.ctx, from, to, req.URL.Query().Get("field"), shortLang(lang))
 	if err != nil {
 		return 0, nil, err
 	}

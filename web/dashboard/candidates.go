@@ -189,6 +189,8 @@ func (d *Dashboard) candidateView(r *http.Request, c store.CandidateRecord) (can
 		en := entry{At: at, Kind: "message", Status: string(m.Status), Sequence: seqOf[m.EnrollmentID], Step: m.Step + 1, Subject: m.Subject, From: m.From, Detail: m.Error}
 		if t, ok := texts[m.ID]; ok {
 			switch {
+			case m.Body != "":
+				en.Body, en.BodyNote = m.Body, "asSent"
 			case t.OverrideBody != "":
 				en.Body, en.BodyNote = t.OverrideBody, "ownWording"
 			case t.Draft != "":

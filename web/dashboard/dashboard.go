@@ -24,6 +24,7 @@ import (
 	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
+	"followup/web/api"
 )
 
 //go:embed templates/*.html
@@ -95,6 +96,9 @@ type Config struct {
 	UploadLimit int64
 	// Pages are more pages behind sign-in, each with a nav item.
 	Pages []Page
+	// Metrics computes the recruiting metrics of [from, to) for the
+	// metrics page (the API's computation); nil: no metrics page.
+	Metrics func(ctx context.Context, from, to time.Time, field, lang string) (*api.MetricsReport, error)
 }
 
 // Page is a page added to the dashboard: registered behind sign-in with a
@@ -168,6 +172,9 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 			}
 			return k
 		},
+		"hours": hours,
+		"rate":  ratePtr,
+		"rate1": func(f float64) string { return ratePtr(&f) },
 		"pct": func(n, of int) string {
 			if of == 0 {
 				return "—"
@@ -237,6 +244,9 @@ func (d *Dashboard) RouteTable() []Route {
 		{"POST /review/reject", false, d.reviewReject},
 		{"GET /surveys", false, d.surveysPage},
 		{"GET /surveys/{name}", false, d.surveyResults},
+	}
+	if d.cfg.Metrics != nil {
+		rs = append(rs, Route{"GET /insights", false, d.insightsPage})
 	}
 	for _, p := range d.cfg.Pages {
 		rs = append(rs, Route{Pattern: "GET " + p.Path, handler: p.Handler.ServeHTTP})
@@ -310,6 +320,9 @@ func (d *Dashboard) nav(r *http.Request, lang string) []navItem {
 	}
 	if d.cfg.Surveys != nil && len(d.cfg.Surveys.Names()) > 0 {
 		items = append(items, navItem{"/surveys", t["navSurveys"], false})
+	}
+	if d.cfg.Metrics != nil {
+		items = append(items, navItem{"/insights", t["navInsights"], false})
 	}
 	for _, p := range d.cfg.Pages {
 		items = append(items, navItem{p.Path, cmp.Or(p.Label[lang], p.Label["en"], p.Path), false})
