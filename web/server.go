@@ -33,10 +33,36 @@ type Server struct {
 	Surveys *Surveys
 	// Routes add more of the route table (the dashboard, the API, /metrics);
 	// each registers its own patterns.
-	Routes []func(mux *http.ServeMux)
+	Routes []func(mux Mux)
 
-	pages *template.Template
+	pages    *template.Template
+	patterns []string
 }
+
+// Mux is where routes are registered (an *http.ServeMux, recorded).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}
+
+// recorder registers on a ServeMux and remembers every pattern.
+type recorder struct {
+	mux      *http.ServeMux
+	patterns *[]string
+}
+
+func (r recorder) Handle(p string, h http.Handler) {
+	*r.patterns = append(*r.patterns, p)
+	r.mux.Handle(p, h)
+}
+
+func (r recorder) HandleFunc(p string, h func(http.ResponseWriter, *http.Request)) {
+	r.Handle(p, http.HandlerFunc(h))
+}
+
+// Patterns lists every route pattern of the table Handler built, for
+// tests that walk the whole route table.
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
 
 // New parses the pages once (a broken template fails at start-up).
 func New(st Store, secret []byte, log *slog.Logger) (*Server, error) {
@@ -52,7 +78,8 @@ func New(st Store, secret []byte, log *slog.Logger) (*Server, error) {
 
 // Handler is the route table.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
+	s.patterns = nil
+	mux := recorder{mux: http.NewServeMux(), patterns: &s.patterns}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -66,7 +93,7 @@ func (s *Server) Handler() http.Handler {
 	for _, add := range s.Routes {
 		add(mux)
 	}
-	return securityHeaders(mux)
+	return securityHeaders(mux.mux)
 }
 
 func securityHeaders(h http.Handler) http.Handler {

@@ -135,7 +135,7 @@ type TrackStore interface {
 }
 
 // TrackRoutes serves /t/o/ (the pixel) and /t/c/ (the redirect).
-func (t *Tracker) TrackRoutes(st TrackStore, now func() time.Time, log func(msg string, args ...any)) func(*http.ServeMux) {
+func (t *Tracker) TrackRoutes(st TrackStore, now func() time.Time, log func(msg string, args ...any)) func(Mux) {
 	record := func(r *http.Request, kind, target string) {
 		id, ok := t.messageID(r.PathValue("token"))
 		if !ok {
@@ -151,7 +151,7 @@ func (t *Tracker) TrackRoutes(st TrackStore, now func() time.Time, log func(msg 
 			log("recording a tracking request", "kind", kind, "err", err)
 		}
 	}
-	return func(mux *http.ServeMux) {
+	return func(mux Mux) {
 		mux.HandleFunc("GET /t/o/{token}", func(w http.ResponseWriter, r *http.Request) {
 			record(r, "open", "")
 			w.Header().Set("Content-Type", "image/gif")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"followup/inbox"
@@ -60,8 +59,8 @@ func (p *project) metrics(ctx context.Context, db dbT, watchers []*inbox.Watcher
 }
 
 // opsRoutes adds /readyz and, when configured, /metrics.
-func (p *project) opsRoutes(checks []web.ReadyCheck, m *metrics.Metrics) func(*http.ServeMux) {
-	return func(mux *http.ServeMux) {
+func (p *project) opsRoutes(checks []web.ReadyCheck, m *metrics.Metrics) func(web.Mux) {
+	return func(mux web.Mux) {
 		mux.Handle("GET /readyz", web.Readiness(checks, 5*time.Second, p.log))
 		if m != nil {
 			mux.Handle("GET /metrics", m.Handler(p.cfg.HTTP.MetricsToken.Reveal()))

@@ -26,6 +26,41 @@ func (p *project) api(db dbT, now func() time.Time) *api.API {
 		Language: p.cfg.Language, Location: p.location(), Now: now, Log: p.log}
 }
 
+// webServer is the whole route table of the http section: unsubscribe and
+// survey pages, tracking, the API, /readyz and /metrics, the dashboard.
+func (p *project) webServer(db dbT, mbs map[string]*sequences.Mailbox, ready []web.ReadyCheck, m *metrics.Metrics, now func() time.Time) (http.Handler, error) {
+	srv, err := p.webRoutes(db, mbs, ready, m, now)
+	if err != nil {
+		return nil, err
+	}
+	handler := srv.Handler()
+	if m != nil {
+		handler = m.Middleware(handler)
+	}
+	return handler, nil
+}
+
+func (p *project) webRoutes(db dbT, mbs map[string]*sequences.Mailbox, ready []web.ReadyCheck, m *metrics.Metrics, now func() time.Time) (*web.Server, error) {
+	secret := []byte(p.cfg.HTTP.Secret.Reveal())
+	srv, err := web.New(db, secret, p.log)
+	if err != nil {
+		return nil, err
+	}
+	srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: secret, Now: now, Answered: p.surveyActions(db, mbs, now)}
+	apiSrv := p.api(db, now)
+	srv.Routes = append(srv.Routes, apiSrv.Register)
+	if t := p.tracker(); t != nil {
+		srv.Routes = append(srv.Routes, t.TrackRoutes(db, now, p.log.Warn))
+	}
+	srv.Routes = append(srv.Routes, p.opsRoutes(ready, m))
+	dash, err := p.dashboard(db, now, apiSrv)
+	if err != nil {
+		return nil, err
+	}
+	srv.Routes = append(srv.Routes, dash.Routes)
+	return srv, nil
+}
+
 // expireIdempotencyKeys forgets API idempotency keys after 24 hours.
 func expireIdempotencyKeys(ctx context.Context, db dbT, now func() time.Time, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
@@ -99,29 +134,12 @@ func (serveCmd) Run(env *runEnv) error {
 		"mailboxes", len(mbs), "watched", len(watchers), "sequences", len(p.catalog.Sequences))
 	var wg sync.WaitGroup
 	if h := p.cfg.HTTP; h != nil {
-		srv, err := web.New(db, []byte(h.Secret.Reveal()), p.log)
+		handler, err := p.webServer(db, mbs, p.readyChecks(db, watchers, sched), m, env.clock)
 		if err != nil {
 			return err
-		}
-		srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(h.Secret.Reveal()), Now: env.clock,
-			Answered: p.surveyActions(db, mbs, env.clock)}
-		apiSrv := p.api(db, env.clock)
-		srv.Routes = append(srv.Routes, apiSrv.Register)
-		if t := p.tracker(); t != nil {
-			srv.Routes = append(srv.Routes, t.TrackRoutes(db, env.clock, p.log.Warn))
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); expireIdempotencyKeys(env.ctx, db, env.clock, p.log) }()
-		srv.Routes = append(srv.Routes, p.opsRoutes(p.readyChecks(db, watchers, sched), m))
-		dash, err := p.dashboard(db, env.clock, apiSrv)
-		if err != nil {
-			return err
-		}
-		srv.Routes = append(srv.Routes, dash.Routes)
-		handler := srv.Handler()
-		if m != nil {
-			handler = m.Middleware(handler)
-		}
 		hs := &http.Server{Addr: h.Listen, Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		ln, err := net.Listen("tcp", h.Listen)
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
+	"followup/web"
 )
 
 //go:embed openapi.json
@@ -77,7 +78,7 @@ func (a *API) Routes() []Route {
 }
 
 // Register adds the routes to mux (web.Server.Routes).
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux web.Mux) {
 	if a.Log == nil {
 		a.Log = slog.New(slog.DiscardHandler)
 	}

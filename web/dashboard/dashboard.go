@@ -24,6 +24,7 @@ import (
 	"followup/sequences"
 	"followup/store"
 	"followup/surveys"
+	"followup/web"
 	"followup/web/api"
 )
 
@@ -255,7 +256,7 @@ func (d *Dashboard) RouteTable() []Route {
 }
 
 // Routes registers the route table on mux (web.Server.Routes takes it).
-func (d *Dashboard) Routes(mux *http.ServeMux) {
+func (d *Dashboard) Routes(mux web.Mux) {
 	for _, rt := range d.RouteTable() {
 		h := rt.handler
 		if !rt.Public {
