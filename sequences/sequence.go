@@ -52,6 +52,16 @@ type Sequence struct {
 // are counted on.
 func (s *Sequence) UseCalendars(c *Calendars) { s.cals = c }
 
+// DueAfter is when the step after `step`, sent (or skipped) at `at`, is
+// due for e; nil when it was the last step.
+func (s *Sequence) DueAfter(e Enrollment, step int, at time.Time) *time.Time {
+	if step+1 >= len(s.Steps) {
+		return nil
+	}
+	due := s.Due(step+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, step+1))
+	return &due
+}
+
 // Calendar is the calendar of a candidate's time zone (nil: weekdays).
 func (s *Sequence) Calendar(tz string) *Calendar { return s.cals.For(tz) }
 

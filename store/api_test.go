@@ -292,3 +292,36 @@ func TestForgetErasesBodiesAndKeptResponses(t *testing.T) {
 		t.Errorf("after forget: %d messages with text, %d kept responses (want 0 and the other candidate's 1)", bodies, kept)
 	}
 }
+
+// Resuming and rejecting compute the next step's time with the holiday
+// calendars: a step due on China's National Day waits for the next working
+// day.
+func TestStepDueUsesTheHolidayCalendars(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	seq := &sequences.Sequence{Name: "s", Window: sequences.DefaultWindow, Steps: []sequences.Step{
+		{Template: "a", After: sequences.Delay{D: time.Hour}}, {Template: "b", After: sequences.Delay{D: 24 * time.Hour}}}}
+	r := req("li.lei@example.com")
+	r.Timezone = "Asia/Shanghai"
+	out, err := db.Enroll(ctx, []sequences.EnrollRequest{r}, map[string]*sequences.Sequence{"s": seq}, time.Date(2026, 9, 29, 1, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cals, ps := sequences.LoadCalendars("")
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	sentAt := time.Date(2026, 9, 30, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai, the day before the holiday
+	shanghai := sequences.Location("Asia/Shanghai")
+	without, err := db.StepDue(ctx, nil, out[0].Enrollment, 0, sentAt)
+	if err != nil || without == nil || without.In(shanghai).Day() != 1 {
+		t.Fatalf("without calendars: %v %v (want October 1)", without, err)
+	}
+	with, err := db.NextStepDue(ctx, cals)(out[0].Enrollment, sentAt)
+	if err != nil || with == nil || with.In(shanghai).Before(time.Date(2026, 10, 8, 0, 0, 0, 0, shanghai)) {
+		t.Errorf("with the China calendar: %v %v (want after the National Day holiday)", with, err)
+	}
+	if last, err := db.StepDue(ctx, cals, out[0].Enrollment, 1, sentAt); last != nil || err != nil {
+		t.Errorf("after the last step: %v %v", last, err)
+	}
+}

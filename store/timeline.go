@@ -295,18 +295,22 @@ func joinNonEmpty(a, b string) string {
 	return a + ": " + b
 }
 
-// NextStepDue is Resume's nextDue computed from the enrollment's pinned
-// sequence version.
-func (db *DB) NextStepDue(ctx context.Context) func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
+// StepDue says when the step after `step`, sent (or skipped) at `at`, is
+// due for e, from its pinned version and the holiday calendars cals (nil:
+// weekdays only); nil when it was the last step.
+func (db *DB) StepDue(ctx context.Context, cals *sequences.Calendars, e sequences.Enrollment, step int, at time.Time) (*time.Time, error) {
+	v, err := db.Version(ctx, e.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	v.UseCalendars(cals)
+	return v.DueAfter(e, step, at), nil
+}
+
+// NextStepDue is Resume's nextDue: the step after the enrollment's
+// current one.
+func (db *DB) NextStepDue(ctx context.Context, cals *sequences.Calendars) func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
 	return func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
-		v, err := db.Version(ctx, e.VersionID)
-		if err != nil {
-			return nil, err
-		}
-		if e.NextStep+1 >= len(v.Steps) {
-			return nil, nil
-		}
-		due := v.Due(e.NextStep+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, e.NextStep+1))
-		return &due, nil
+		return db.StepDue(ctx, cals, e, e.NextStep, at)
 	}
 }

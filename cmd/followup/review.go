@@ -136,16 +136,7 @@ func (c reviewRejectCmd) Run(env *runEnv) error {
 				if e.ID != enrollmentID {
 					continue
 				}
-				v, err := db.Version(env.ctx, e.VersionID)
-				if err != nil {
-					return nil, err
-				}
-				v.UseCalendars(p.calendars)
-				if step+1 >= len(v.Steps) {
-					return nil, nil
-				}
-				due := v.Due(step+1, env.clock(), e.Timezone, fmt.Sprintf("%s.%d", e.UID, step+1))
-				return &due, nil
+				return db.StepDue(env.ctx, p.calendars, e, step, env.clock())
 			}
 			return nil, fmt.Errorf("enrollment %d not found", enrollmentID)
 		})

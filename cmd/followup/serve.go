@@ -22,7 +22,7 @@ import (
 
 // api is the JSON API over the project.
 func (p *project) api(db dbT, now func() time.Time) *api.API {
-	return &api.API{DB: db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Surveys: p.surveys,
+	return &api.API{DB: db, Catalog: p.catalog, Calendars: p.calendars, Defaults: p.cfg.Defaults(), Surveys: p.surveys,
 		Language: p.cfg.Language, Location: p.location(), Now: now, Log: p.log}
 }
 

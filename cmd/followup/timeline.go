@@ -190,7 +190,7 @@ func (c resumeCmd) Run(env *runEnv) error {
 	}
 	return env.act(c.actionArgs, "resumed", func(db *store.DB, p *project, a store.Action) ([]store.Changed, error) {
 		a.AssumeSent, a.Resend = c.AssumeSent, c.Resend
-		return db.Resume(env.ctx, a, env.clock(), db.NextStepDue(env.ctx))
+		return db.Resume(env.ctx, a, env.clock(), db.NextStepDue(env.ctx, p.calendars))
 	})
 }
 

@@ -35,14 +35,17 @@ func OpenAPI() []byte { return openAPI }
 
 // API serves /api/v1.
 type API struct {
-	DB       *store.DB
-	Catalog  *sequences.Catalog
-	Defaults sequences.Defaults
-	Surveys  *surveys.Set // may be nil
-	Language string       // of survey labels in results
-	Location *time.Location
-	Now      func() time.Time
-	Log      *slog.Logger
+	DB      *store.DB
+	Catalog *sequences.Catalog
+	// Calendars are the holiday calendars for the next step's due time
+	// after resuming (nil: weekdays only).
+	Calendars *sequences.Calendars
+	Defaults  sequences.Defaults
+	Surveys   *surveys.Set // may be nil
+	Language  string       // of survey labels in results
+	Location  *time.Location
+	Now       func() time.Time
+	Log       *slog.Logger
 
 	cache metricsCache
 }

@@ -473,7 +473,7 @@ func (a *API) stop(req *request) (int, any, error) {
 
 func (a *API) resume(req *request) (int, any, error) {
 	return a.act(req, func(ac store.Action) ([]store.Changed, error) {
-		return a.DB.Resume(req.ctx, ac, a.Now(), a.DB.NextStepDue(req.ctx))
+		return a.DB.Resume(req.ctx, ac, a.Now(), a.DB.NextStepDue(req.ctx, a.Calendars))
 	})
 }
 

@@ -359,14 +359,8 @@ func (d *Dashboard) dueAfter(r *http.Request, e sequences.Enrollment, step int, 
 	if err != nil {
 		return nil, err
 	}
-	if d.cfg.Calendars != nil {
-		v.UseCalendars(d.cfg.Calendars)
-	}
-	if step+1 >= len(v.Steps) {
-		return nil, nil
-	}
-	due := v.Due(step+1, at, e.Timezone, fmt.Sprintf("%s.%d", e.UID, step+1))
-	return &due, nil
+	v.UseCalendars(d.cfg.Calendars)
+	return v.DueAfter(e, step, at), nil
 }
 
 func (d *Dashboard) addTags(w http.ResponseWriter, r *http.Request) {
