@@ -605,7 +605,7 @@ func TestReviewStepWaitsForApproval(t *testing.T) {
 	if res := h.runOnce(); res.Review != 1 {
 		t.Fatalf("step 2: %+v", res)
 	}
-	if _, err := h.db.Reject(context.Background(), "alice@example.test", "", h.clock.Now(), func(int64, int) (*time.Time, error) { return nil, nil }); err != nil {
+	if _, err := h.db.Reject(context.Background(), "alice@example.test", "", h.clock.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if e := h.status("alice@example.test"); e.Status != sequences.Finished || h.smtp.Count() != 1 {

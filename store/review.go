@@ -89,13 +89,10 @@ func (db *DB) Approve(ctx context.Context, email, sequence, subject, body string
 }
 
 // Reject skips a reviewed step: it is never sent and the enrollment moves
-// on. next says when the following step is due (nil: it was the last).
-func (db *DB) Reject(ctx context.Context, email, sequence string, now time.Time, next func(enrollmentID int64, step int) (*time.Time, error)) (Review, error) {
+// on; the following step is due as if this one had gone out now (with the
+// holiday calendars cals).
+func (db *DB) Reject(ctx context.Context, email, sequence string, now time.Time, cals *sequences.Calendars) (Review, error) {
 	r, err := db.reviewOf(ctx, email, sequence)
-	if err != nil {
-		return r, err
-	}
-	nextDue, err := next(r.EnrollmentID, r.Step)
 	if err != nil {
 		return r, err
 	}
@@ -104,6 +101,10 @@ func (db *DB) Reject(ctx context.Context, email, sequence string, now time.Time,
 		return r, err
 	}
 	e, err := row.decode()
+	if err != nil {
+		return r, err
+	}
+	nextDue, err := db.StepDue(ctx, cals, e, r.Step, now)
 	if err != nil {
 		return r, err
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"followup/sequences"
 	"followup/store"
@@ -127,19 +126,7 @@ func (c reviewRejectCmd) Run(env *runEnv) error {
 		return &exitError{code: 1, msg: err.Error()}
 	}
 	return env.withDB(func(p *project, db dbT) error {
-		r, err := db.Reject(env.ctx, email, c.Sequence, env.clock(), func(enrollmentID int64, step int) (*time.Time, error) {
-			tl, err := db.Timeline(env.ctx, email)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range tl.Enrollments {
-				if e.ID != enrollmentID {
-					continue
-				}
-				return db.StepDue(env.ctx, p.calendars, e, step, env.clock())
-			}
-			return nil, fmt.Errorf("enrollment %d not found", enrollmentID)
-		})
+		r, err := db.Reject(env.ctx, email, c.Sequence, env.clock(), p.calendars)
 		if errors.Is(err, store.ErrNoReview) {
 			return &exitError{code: 1, msg: err.Error()}
 		}

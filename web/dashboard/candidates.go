@@ -324,7 +324,7 @@ func (d *Dashboard) action(verb string) http.HandlerFunc {
 			_, err = d.cfg.Store.Stop(ctx, a, now)
 		case "resume":
 			a.AssumeSent, a.Resend = r.PostForm.Get("unknown") == "assume-sent", r.PostForm.Get("unknown") == "resend"
-			_, err = d.cfg.Store.Resume(ctx, a, now, d.nextDueAfter(r))
+			_, err = d.cfg.Store.Resume(ctx, a, now, d.cfg.Store.NextStepDue(ctx, d.cfg.Calendars))
 		}
 		if errors.Is(err, store.ErrUndecided) {
 			d.showCandidate(w, r, http.StatusConflict, c, texts[d.lang(r, nil)]["undecided"], true)
@@ -344,23 +344,6 @@ func joinReason(who, why string) string {
 		return who
 	}
 	return who + ": " + why
-}
-
-// nextDueAfter says when the step after one assumed sent at `at` is due,
-// from the enrollment's pinned version (nil: it was the last step).
-func (d *Dashboard) nextDueAfter(r *http.Request) func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
-	return func(e sequences.Enrollment, at time.Time) (*time.Time, error) {
-		return d.dueAfter(r, e, e.NextStep, at)
-	}
-}
-
-func (d *Dashboard) dueAfter(r *http.Request, e sequences.Enrollment, step int, at time.Time) (*time.Time, error) {
-	v, err := d.cfg.Store.Version(r.Context(), e.VersionID)
-	if err != nil {
-		return nil, err
-	}
-	v.UseCalendars(d.cfg.Calendars)
-	return v.DueAfter(e, step, at), nil
 }
 
 func (d *Dashboard) addTags(w http.ResponseWriter, r *http.Request) {

@@ -65,7 +65,8 @@ type Store interface {
 
 	Reviews(ctx context.Context) ([]store.Review, error)
 	Approve(ctx context.Context, email, sequence, subject, body string, now time.Time) (store.Review, error)
-	Reject(ctx context.Context, email, sequence string, now time.Time, next func(enrollmentID int64, step int) (*time.Time, error)) (store.Review, error)
+	NextStepDue(ctx context.Context, cals *sequences.Calendars) func(e sequences.Enrollment, at time.Time) (*time.Time, error)
+	Reject(ctx context.Context, email, sequence string, now time.Time, cals *sequences.Calendars) (store.Review, error)
 
 	StatusCounts(ctx context.Context) ([]store.SequenceCount, error)
 	StepOverview(ctx context.Context) ([]store.StepStats, error)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"followup/store"
 	"followup/surveys"
@@ -159,18 +158,7 @@ func (d *Dashboard) reviewReject(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/review?done=gone", http.StatusSeeOther)
 		return
 	}
-	_, err = d.cfg.Store.Reject(r.Context(), rv.Email, rv.Sequence, d.cfg.Now(), func(enrollmentID int64, step int) (*time.Time, error) {
-		tl, err := d.cfg.Store.Timeline(r.Context(), rv.Email)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range tl.Enrollments {
-			if e.ID == enrollmentID {
-				return d.dueAfter(r, e, step, d.cfg.Now())
-			}
-		}
-		return nil, fmt.Errorf("enrollment %d not found", enrollmentID)
-	})
+	_, err = d.cfg.Store.Reject(r.Context(), rv.Email, rv.Sequence, d.cfg.Now(), d.cfg.Calendars)
 	if errors.Is(err, store.ErrNoReview) {
 		http.Redirect(w, r, "/review?done=gone", http.StatusSeeOther)
 		return
