@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,10 +28,7 @@ func TestAPIThroughServe(t *testing.T) {
 		t.Errorf("token list:\n%s", list)
 	}
 	tp.now = time.Now().Add(-3 * time.Hour) // the API enrolls at this time: step 1 (2 h) is due
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
-	defer func() { cancel(); <-done }()
+	defer tp.serveInBackground()()
 
 	call := func(method, path, token, body string) (int, map[string]any) {
 		t.Helper()

@@ -591,10 +591,7 @@ func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
 	addr := tp.enableHTTP(t)
 	tp.now = time.Now().Add(-3 * time.Hour)
 	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
-	defer func() { cancel(); <-done }()
+	defer tp.serveInBackground()()
 	select {
 	case <-tp.sandbox.Arrived():
 	case <-time.After(20 * time.Second):
@@ -619,6 +616,15 @@ func TestOneClickUnsubscribeEndToEnd(t *testing.T) {
 	if out := tp.mustRun("suppress", "list"); !strings.Contains(out, "bob@example.com") || !strings.Contains(out, "one-click") {
 		t.Errorf("after the one-click POST:\n%s", out)
 	}
+}
+
+// serveInBackground runs `followup serve` until the returned function is
+// called, which stops it and waits for it to end.
+func (tp *testProject) serveInBackground() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
+	return func() { cancel(); <-done }
 }
 
 // enableHTTP configures the web server on a free loopback port.

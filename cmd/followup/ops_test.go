@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,10 +61,7 @@ webhooks:
 	}
 	tp.now = time.Now().Add(-3 * time.Hour)
 	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
-	defer func() { cancel(); <-done }()
+	defer tp.serveInBackground()()
 	select {
 	case <-arrived:
 	case <-time.After(20 * time.Second):

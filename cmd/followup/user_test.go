@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -60,10 +59,7 @@ func TestServeServesTheDashboard(t *testing.T) {
 	tp.write("pw.txt", "a long enough password\n")
 	tp.mustRun("user", "add", "wang", "--password-file", filepath.Join(tp.dir, "pw.txt"))
 	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := tp.runCtx(ctx, "serve"); done <- err }()
-	defer func() { cancel(); <-done }()
+	defer tp.serveInBackground()()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 	base := "http://" + addr
