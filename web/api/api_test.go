@@ -554,3 +554,37 @@ func TestWebhookDeliveryLog(t *testing.T) {
 		t.Errorf("deliveries: %v", m)
 	}
 }
+
+func TestTags(t *testing.T) {
+	f := newFixture(t)
+	body := `{"enrollments":[
+		{"email":"a@example.com","sequence":"post-interview-thanks","fields":{"job_title":"x"},"tags":["Go","紧急"]},
+		{"email":"b@example.com","sequence":"post-interview-thanks","fields":{"job_title":"x"},"tags":["` + strings.Repeat("长", 65) + `"]}]}`
+	m := f.expect(f.do("POST", "/api/v1/enrollments", f.write, body), 200, "POST", "/api/v1/enrollments")
+	if r := m["results"].([]any); dig(r[0], "result") != "created" || dig(r[1], "result") != "invalid" {
+		t.Errorf("results: %v", r)
+	}
+	tags := f.expect(f.do("POST", "/api/v1/candidates/a@example.com/tags", f.write, `{"tags":[" 潜力 ","Go"]}`), 200, "POST", "/api/v1/candidates/{email}/tags")
+	if fmt.Sprint(tags["tags"]) != "[Go 潜力 紧急]" {
+		t.Errorf("tags: %v", tags)
+	}
+	f.expect(f.do("POST", "/api/v1/candidates/a@example.com/tags", f.write, `{"tags":[]}`), 422, "POST", "/api/v1/candidates/{email}/tags")
+	f.expect(f.do("POST", "/api/v1/candidates/nobody@example.com/tags", f.write, `{"tags":["x"]}`), 404, "POST", "/api/v1/candidates/{email}/tags")
+	tags = f.expect(f.do("DELETE", "/api/v1/candidates/a@example.com/tags/%E7%B4%A7%E6%80%A5", f.write, ""), 200, "DELETE", "/api/v1/candidates/{email}/tags/{tag}")
+	if fmt.Sprint(tags["tags"]) != "[Go 潜力]" {
+		t.Errorf("after removing 紧急: %v", tags)
+	}
+	f.expect(f.do("DELETE", "/api/v1/candidates/a@example.com/tags/none", f.write, ""), 404, "DELETE", "/api/v1/candidates/{email}/tags/{tag}")
+	all := f.expect(f.do("GET", "/api/v1/tags", f.read, ""), 200, "GET", "/api/v1/tags")
+	if len(all["tags"].([]any)) != 2 {
+		t.Errorf("all tags: %v", all)
+	}
+	c := f.expect(f.do("GET", "/api/v1/candidates/a@example.com", f.read, ""), 200, "GET", "/api/v1/candidates/{email}")
+	if fmt.Sprint(c["tags"]) != "[Go 潜力]" {
+		t.Errorf("candidate tags: %v", c["tags"])
+	}
+	l := f.expect(f.do("GET", "/api/v1/enrollments?tag=Go", f.read, ""), 200, "GET", "/api/v1/enrollments")
+	if n := len(l["enrollments"].([]any)); n != 1 {
+		t.Errorf("by tag: %d", n)
+	}
+}

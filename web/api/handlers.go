@@ -119,6 +119,8 @@ type EnrollInput struct {
 	Fields   map[string]string `json:"fields"`
 	// Consent: the candidate agreed to stay in the talent pool.
 	Consent bool `json:"consent"`
+	// Tags are added to the candidate (skills, industry, desired role…).
+	Tags []string `json:"tags"`
 }
 
 // EnrollResult says what became of one input.
@@ -163,6 +165,7 @@ func (a *API) enroll(req *request) (int, any, error) {
 	results := make([]EnrollResult, len(inputs))
 	var valid []sequences.EnrollRequest
 	var at []int
+	var tagsOf [][]string
 	key := strings.TrimSpace(req.Header.Get("Idempotency-Key"))
 	for i, in := range inputs {
 		results[i].Index = i
@@ -182,11 +185,13 @@ func (a *API) enroll(req *request) (int, any, error) {
 			r.IdempotencyKey = fmt.Sprintf("api:%d:%s:%d", req.token.ID, key, i)
 		}
 		v, _, err := a.Catalog.Validate(r, a.Defaults)
-		if err != nil {
+		tags, terr := normalizeTags(in.Tags)
+		if err != nil || terr != nil {
 			results[i].Result = "invalid"
-			results[i].Errors = splitErrors(err)
+			results[i].Errors = append(splitErrors(err), splitErrors(terr)...)
 			continue
 		}
+		tagsOf = append(tagsOf, tags)
 		valid = append(valid, v)
 		at = append(at, i)
 	}
@@ -210,6 +215,11 @@ func (a *API) enroll(req *request) (int, any, error) {
 				e := viewEnrollment(o.Enrollment)
 				res.Enrollment = &e
 			}
+			if len(tagsOf[j]) > 0 && !o.Blocked && o.Enrollment.CandidateID != 0 {
+				if _, err := a.DB.TagCandidate(req.ctx, o.Enrollment.CandidateID, tagsOf[j], a.Now()); err != nil {
+					return 0, nil, fmt.Errorf("tagging: %w", err)
+				}
+			}
 		}
 	}
 	if !single {
@@ -228,6 +238,9 @@ func (a *API) enroll(req *request) (int, any, error) {
 }
 
 func splitErrors(err error) []string {
+	if err == nil {
+		return nil
+	}
 	var out []string
 	for _, l := range strings.Split(err.Error(), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -239,7 +252,7 @@ func splitErrors(err error) []string {
 
 func (a *API) listEnrollments(req *request) (int, any, error) {
 	q := req.URL.Query()
-	f := store.SearchFilter{Sequence: q.Get("sequence"), Status: q.Get("status"), Mailbox: q.Get("mailbox"), Query: q.Get("q")}
+	f := store.SearchFilter{Sequence: q.Get("sequence"), Status: q.Get("status"), Mailbox: q.Get("mailbox"), Tag: q.Get("tag"), Query: q.Get("q")}
 	var err error
 	if f.BeforeID, err = intParam(q.Get("before"), 0, "before"); err != nil {
 		return 0, nil, err
@@ -328,6 +341,7 @@ type Candidate struct {
 	Language      string       `json:"language"`
 	Timezone      string       `json:"timezone"`
 	Undeliverable string       `json:"undeliverable,omitempty"`
+	Tags          []string     `json:"tags"`
 	Enrollments   []Enrollment `json:"enrollments"`
 	Timeline      []Item       `json:"timeline"`
 }
@@ -356,13 +370,19 @@ func (a *API) candidate(req *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, buildCandidate(tl, answers), nil
+	tags, err := a.DB.TagsOf(req.ctx, tl.Candidate.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	c := buildCandidate(tl, answers)
+	c.Tags = nonNil(tags)
+	return http.StatusOK, c, nil
 }
 
 func buildCandidate(tl *store.Timeline, answers []store.CandidateSurvey) Candidate {
 	c := Candidate{Email: tl.Candidate.Email, Name: tl.Candidate.Name, Language: tl.Candidate.Language,
 		Timezone: tl.Candidate.Timezone, Undeliverable: tl.Candidate.UndeliverableReason,
-		Enrollments: []Enrollment{}, Timeline: []Item{}}
+		Tags: []string{}, Enrollments: []Enrollment{}, Timeline: []Item{}}
 	uid := map[int64]string{}
 	for _, e := range tl.Enrollments {
 		uid[e.ID] = e.UID
@@ -861,4 +881,96 @@ func (a *API) deliveries(req *request) (int, any, error) {
 			LastError: d.LastError, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt})
 	}
 	return http.StatusOK, out, nil
+}
+
+// maxTags bounds the tags one request adds.
+const maxTags = 50
+
+func normalizeTags(in []string) ([]string, error) {
+	if len(in) > maxTags {
+		return nil, fmt.Errorf("tags: %d given; at most %d", len(in), maxTags)
+	}
+	var out []string
+	var errs []error
+	for _, t := range in {
+		n, err := store.NormalizeTag(t)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out, errors.Join(errs...)
+}
+
+// candidateID finds the candidate of the path's {email}.
+func (a *API) candidateID(req *request) (int64, string, error) {
+	email, err := a.email(req)
+	if err != nil {
+		return 0, "", err
+	}
+	tl, err := a.DB.Timeline(req.ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, "", errorf(http.StatusNotFound, "not_found", "no candidate has this address")
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return tl.Candidate.ID, email, nil
+}
+
+func (a *API) addTags(req *request) (int, any, error) {
+	id, _, err := a.candidateID(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in struct {
+		Tags []string `json:"tags"`
+	}
+	if err := req.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	tags, err := normalizeTags(in.Tags)
+	if err != nil || len(tags) == 0 {
+		e := &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_request", Message: "give 1 to 50 valid tags", Details: splitErrors(err)}
+		return 0, nil, e
+	}
+	if _, err := a.DB.TagCandidate(req.ctx, id, tags, a.Now()); err != nil {
+		return 0, nil, err
+	}
+	return a.tagsOf(req, id)
+}
+
+func (a *API) removeTag(req *request) (int, any, error) {
+	id, _, err := a.candidateID(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	ok, err := a.DB.UntagCandidate(req.ctx, id, req.PathValue("tag"), a.Now())
+	if err != nil {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid_request", "%v", err)
+	}
+	if !ok {
+		return 0, nil, errorf(http.StatusNotFound, "not_found", "the candidate does not have this tag")
+	}
+	return a.tagsOf(req, id)
+}
+
+func (a *API) tagsOf(req *request, id int64) (int, any, error) {
+	tags, err := a.DB.TagsOf(req.ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string][]string{"tags": nonNil(tags)}, nil
+}
+
+func (a *API) tags(req *request) (int, any, error) {
+	all, err := a.DB.AllTags(req.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if all == nil {
+		all = []store.TagCount{}
+	}
+	return http.StatusOK, map[string]any{"tags": all}, nil
 }
