@@ -36,6 +36,11 @@ echo
 echo "command: go test -run '^\$' -bench 'BenchmarkMetrics' -benchtime=3x -count=1 ./store/"
 go test -run '^$' -bench 'BenchmarkMetrics' -benchtime=3x -count=1 ./store/ | tee -a "$out"
 
+# Enrolling through the API against the store directly.
+echo
+echo "command: go test -run '^\$' -bench 'BenchmarkEnroll' -benchtime=30x -count=$count ./web/api/"
+go test -run '^$' -bench 'BenchmarkEnroll' -benchtime=30x -count="$count" ./web/api/ | tee -a "$out"
+
 # Against a real MTA too, when scripts/testenv/start.sh's servers are up
 # (source DIR/env.sh first; scripts/test.sh-style environment).
 if [ -n "${FOLLOWUP_TEST_SMTP_PORT:-}" ]; then

@@ -20,7 +20,9 @@ import (
 )
 
 type fixture struct {
-	t           *testing.T
+	t           testing.TB
+	catalog     *sequences.Catalog
+	defaults    sequences.Defaults
 	db          *store.DB
 	srv         *httptest.Server
 	read, write string
@@ -29,7 +31,7 @@ type fixture struct {
 	spec        map[string]any
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	starter := filepath.Join("..", "..", "cmd", "followup", "starter")
@@ -46,15 +48,15 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, db: db, now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, db: db, catalog: cat, now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
+		defaults: sequences.Defaults{Language: "zh-CN", Timezone: "Asia/Shanghai", Mailbox: "hr", Mailboxes: []string{"hr", "li"}}}
 	_, f.read, _ = db.CreateToken(ctx, "dashboards", store.ScopeRead, f.now)
 	_, f.write, _ = db.CreateToken(ctx, "ats", store.ScopeWrite, f.now)
 	_, f.revoked, _ = db.CreateToken(ctx, "old", store.ScopeWrite, f.now)
 	if _, err := db.RevokeToken(ctx, "old", f.now); err != nil {
 		t.Fatal(err)
 	}
-	a := &API{DB: db, Catalog: cat, Surveys: set, Language: "en", Now: func() time.Time { return f.now },
-		Defaults: sequences.Defaults{Language: "zh-CN", Timezone: "Asia/Shanghai", Mailbox: "hr", Mailboxes: []string{"hr", "li"}}}
+	a := &API{DB: db, Catalog: cat, Surveys: set, Language: "en", Now: func() time.Time { return f.now }, Defaults: f.defaults}
 	mux := http.NewServeMux()
 	a.Register(mux)
 	f.srv = httptest.NewServer(mux)
