@@ -7,7 +7,8 @@
 # 2. starts a throw-away Postfix + Dovecot (scripts/testenv/start.sh) in a
 #    temp dir, exports its FOLLOWUP_TEST_* variables, and stops and removes
 #    it on exit, whatever happens,
-# 3. runs gofmt -l, go vet ./..., go test -count=1 ./... and, when
+# 3. runs gofmt -l, go vet ./..., go test -count=1 ./..., the race detector
+#    over the concurrent packages (without arguments) and, when
 #    cmd/followup exists, `go run ./cmd/followup demo --once`.
 #
 # Extra arguments go to go test: `scripts/test.sh -run TestSend` tests ./...
@@ -137,6 +138,16 @@ fi
 say "go test -count=1 ${TEST_ARGS[*]}"
 go test -count=1 "${TEST_ARGS[@]}"
 record "go test" $?
+
+# The race detector over the packages with goroutines of their own (the
+# sending pipeline, the inbox watchers, the store's writers, the web
+# handlers, webhooks, metrics), when the whole suite runs.
+if [ "$#" -eq 0 ]; then
+	RACE_PKGS=(./sequences/ ./inbox/ ./store/ ./web/... ./webhooks/ ./metrics/)
+	say "go test -race -count=1 ${RACE_PKGS[*]}"
+	go test -race -count=1 "${RACE_PKGS[@]}"
+	record "go test -race" $?
+fi
 
 if [ -d cmd/followup ]; then
 	say "go run ./cmd/followup demo --once"
