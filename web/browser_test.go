@@ -4,15 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"followup/internal/testenv"
 	"followup/surveys"
 )
 
@@ -72,62 +70,10 @@ func TestSurveyOnAPhoneInChromium(t *testing.T) {
 	}
 }
 
-// phoneBrowser starts headless Chromium with a phone-sized screen and
-// returns its context and an action that saves a full-page screenshot in
-// $FOLLOWUP_ARTIFACTS (default: the test's temporary folder).
+// phoneBrowser is headless Chromium with a phone-sized screen.
 func phoneBrowser(t *testing.T) (context.Context, func(name string) chromedp.Action) {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
-			t.Fatal("chromium is not installed (scripts/testenv/install.sh installs it)")
-		}
-		t.Skip("chromium is not installed; scripts/test.sh installs it")
-	}
-	artifacts := os.Getenv("FOLLOWUP_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// The profile is removed after the browser has exited (Chromium may
-	// still be writing to it when a test's own temporary folder goes).
-	profile, err := os.MkdirTemp("", "followup-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile),
-		chromedp.WindowSize(390, 844), // a phone
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		chromedp.Cancel(ctx) // closes the browser and waits for it
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		os.RemoveAll(profile)
-	})
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))); err != nil {
-		t.Fatal(err)
-	}
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			t.Logf("screenshot %s", filepath.Join(artifacts, name))
-			return os.WriteFile(filepath.Join(artifacts, name), buf, 0o644)
-		})
-	}
-	return ctx, shot
+	return testenv.Browser(t, testenv.BrowserOptions{Width: 390, Height: 844, Scale: 2, Timeout: 60 * time.Second})
 }
 
 // TestNPSOnAPhoneInChromium opens a score link from an NPS email (score 3

@@ -2,71 +2,19 @@ package dashboard
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"followup/internal/testenv"
 )
 
-// desktopBrowser starts headless Chromium with a laptop-sized window and
-// returns its context and an action that saves a full-page screenshot in
-// $FOLLOWUP_ARTIFACTS (default: a temporary folder).
+// desktopBrowser is headless Chromium with a laptop-sized window, in
+// English.
 func desktopBrowser(t *testing.T) (context.Context, func(name string) chromedp.Action) {
 	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("FOLLOWUP_REQUIRE_SERVERS") == "1" {
-			t.Fatal("chromium is not installed (scripts/testenv/install.sh installs it)")
-		}
-		t.Skip("chromium is not installed; scripts/test.sh installs it")
-	}
-	artifacts := os.Getenv("FOLLOWUP_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	profile, err := os.MkdirTemp("", "followup-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(profile),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.WindowSize(1366, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() {
-		chromedp.Cancel(ctx)
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		os.RemoveAll(profile)
-	})
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(1366, 900)); err != nil {
-		t.Fatal(err)
-	}
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			t.Logf("screenshot %s", filepath.Join(artifacts, name))
-			return os.WriteFile(filepath.Join(artifacts, name), buf, 0o644)
-		})
-	}
-	return ctx, shot
+	return testenv.Browser(t, testenv.BrowserOptions{Width: 1366, Height: 900, Lang: "en-US"})
 }
 
 // TestDashboardInChromium: a recruiter signs in, enrolls a candidate

@@ -53,3 +53,26 @@ func TestInsightsPage(t *testing.T) {
 		t.Errorf("signed out: %d", r.Code)
 	}
 }
+
+// Without any NPS answer in the period the page says there is no data
+// rather than showing a score of +0.
+func TestInsightsWithoutNPSAnswers(t *testing.T) {
+	var f *fixture
+	f = newFixture(t, func(c *Config) {
+		a := &api.API{Catalog: c.Catalog, Surveys: c.Surveys, Language: "en", Now: c.Now}
+		c.Metrics = func(ctx context.Context, from, to time.Time, field, lang string) (*api.MetricsReport, error) {
+			a.DB = f.db
+			return a.Metrics(ctx, from, to, field, lang)
+		}
+	})
+	f.enroll(t, "li.lei@example.com", "李雷", "post-interview-thanks", map[string]string{"job_title": "x"})
+	r := f.signedIn(t).get("/insights")
+	if r.Code != 200 {
+		t.Fatalf("%d %s", r.Code, r.Body)
+	}
+	_, section, _ := strings.Cut(r.Body, `id="m-nps"`)
+	section, _, _ = strings.Cut(section, "</section>")
+	if strings.Contains(section, `class="num"`) || !strings.Contains(section, texts["en"]["noData"]) {
+		t.Errorf("the NPS section without answers:\n%s", section)
+	}
+}
