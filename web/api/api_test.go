@@ -492,6 +492,9 @@ func TestSuppressionsSurveysMetrics(t *testing.T) {
 	if len(s["surveys"].([]any)) != 3 {
 		t.Errorf("surveys: %v", s)
 	}
+	if res := f.expect(f.do("GET", "/api/v1/surveys/nps/results", f.read, ""), 200, "GET", "/api/v1/surveys/{name}/results"); res["nps"] != nil {
+		t.Errorf("NPS without answers: %v", res["nps"])
+	}
 	score := 10
 	if _, err := f.db.SaveSurveyResponse(context.Background(), "h1", store.SurveyResponse{Survey: "nps", Score: &score,
 		Answers: map[string]any{"score": 10}, At: f.now}); err != nil {

@@ -649,7 +649,7 @@ func viewResults(sum surveys.Summary) Results {
 	if r.Scores == nil {
 		r.Scores = []int{}
 	}
-	if sum.IsNPS {
+	if sum.IsNPS && sum.NPS.Total > 0 {
 		r.NPS = viewNPS(sum.NPS)
 	} else if len(sum.Distribution) > 0 && sum.Responses > 0 {
 		m := sum.Mean
