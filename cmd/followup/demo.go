@@ -328,7 +328,11 @@ func waitAllFinished(ctx context.Context, db *store.DB, limit time.Duration) err
 }
 
 func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.Sandbox, dir string) error {
-	ctx := context.WithoutCancel(env.ctx)
+	// Ctrl-C ended the run, not the summary.
+	senv := *env
+	senv.ctx = context.WithoutCancel(env.ctx)
+	env = &senv
+	ctx := env.ctx
 	sent, err := db.SentPerSequence(ctx)
 	if err != nil {
 		return err
@@ -342,6 +346,9 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 	var captured []mailer.Captured
 	notes := 0
 	for _, m := range sandbox.Messages() {
+		if !strings.EqualFold(m.From, demoRecruiter) { // not the demo's mail
+			continue
+		}
 		if m.To[0] == demoRecruiter { // a note to the recruiter about a reply
 			notes++
 			continue

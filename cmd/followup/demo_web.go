@@ -120,8 +120,9 @@ func (dw *demoWeb) message(id string) (demoMessage, bool) {
 	return m, true
 }
 
-// toCandidate: a message the candidate can answer (not a note to the
-// recruiter, not a reply).
+// toCandidate: a message to someone else than the recruiter (not a note
+// to the recruiter, not a reply); they can answer it when they are a
+// stored candidate.
 func (dw *demoWeb) toCandidate(m demoMessage) bool {
 	return !m.Incoming && m.ToAddr != "" && m.ToAddr != dw.recruiter
 }
@@ -287,7 +288,7 @@ func (dw *demoWeb) show(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	data := map[string]any{"M": m, "When": dw.when(m.Date), "CanReply": dw.toCandidate(m), "Sent": "", "Candidate": nil}
+	data := map[string]any{"M": m, "When": dw.when(m.Date), "CanReply": tl != nil, "Sent": "", "Candidate": nil}
 	if k := r.URL.Query().Get("sent"); k != "" {
 		data["Sent"] = t["sent."+k] // only known texts; nothing from the URL is shown
 	}
@@ -300,8 +301,6 @@ func (dw *demoWeb) show(w http.ResponseWriter, r *http.Request) {
 		}
 		data["Candidate"] = map[string]any{"ID": tl.Candidate.ID, "Name": name, "Enrollments": enr}
 		data["ReplyText"] = demoReplyText(replyPerson, zh, tl.Candidate.Name, dw.clock.Now())
-	} else if dw.toCandidate(m) {
-		data["ReplyText"] = demoReplyText(replyPerson, mostlyHan(m.Subject+m.Text), m.ToName, dw.clock.Now())
 	}
 	// The HTML part is shown in a frame from this site (see htmlPart).
 	w.Header().Set("Content-Security-Policy", w.Header().Get("Content-Security-Policy")+"; frame-src 'self'")
@@ -356,6 +355,10 @@ func (dw *demoWeb) reply(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		dw.log.Error("demo reply", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if tl == nil { // not a candidate's address
+		http.NotFound(w, r)
 		return
 	}
 	zh := zhFor(tl, m)
