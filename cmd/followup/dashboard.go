@@ -11,11 +11,12 @@ import (
 
 // dashboard builds the recruiters' dashboard for serve (when http: is
 // configured). Cookies are Secure when the public URL is https.
-func (p *project) dashboard(db *store.DB, now func() time.Time, a *api.API) (*dashboard.Dashboard, error) {
+func (p *project) dashboard(db *store.DB, now func() time.Time, a *api.API, pages ...dashboard.Page) (*dashboard.Dashboard, error) {
 	return dashboard.New(dashboard.Config{
 		Metrics: a.Metrics,
 		Store:   db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Calendars: p.calendars, Surveys: p.surveys,
 		Location: p.location(), Now: now, Log: p.log.With("part", "dashboard"),
+		Pages:  pages,
 		Secure: strings.HasPrefix(strings.ToLower(p.cfg.HTTP.PublicURL), "https://"),
 	})
 }

@@ -30,7 +30,8 @@ import (
 type demoCmd struct {
 	Once  bool    `help:"Run the sample sequences to their end on a simulated clock, print a summary and exit."`
 	Dir   string  `help:"Keep the demo project, its database and the captured mail in this folder (default: a temporary folder, removed at exit)." type:"path"`
-	Speed float64 `help:"Simulated seconds per real second (without --once): 86400 shows a day a second." default:"86400"`
+	Speed float64 `help:"Simulated seconds per real second (without --once): 3600 shows an hour a second, time to read and reply in the browser; 86400 a day a second." default:"3600"`
+	Open  bool    `help:"Also open the sign-in link in the default browser (without --once)."`
 }
 
 const demoConfig = `# Followup demo configuration: one mailbox sending to an in-process SMTP
@@ -68,11 +69,17 @@ http:
 // thank-you email, so the demo shows an answer reaching the report.
 const demoSurveyor = "bob@followup.test"
 
+// demoRecruiter is the recruiter's address in the demo configuration.
+const demoRecruiter = "wangmin@followup.test"
+
 // demoReplier is the sample candidate who answers the first email, so the
 // demo shows a reply stopping a sequence.
 const demoReplier = "li.lei@followup.test"
 
 func (c demoCmd) Run(env *runEnv) error {
+	if !c.Once && !(c.Speed > 0) {
+		return fmt.Errorf("--speed %v: give a number of simulated seconds per real second, above 0", c.Speed)
+	}
 	dir := c.Dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "followup-demo-")
@@ -136,15 +143,6 @@ func (c demoCmd) Run(env *runEnv) error {
 		return err
 	}
 	defer db.Close()
-	var surveyDone sync.WaitGroup
-	webSrv, err := web.New(db, []byte(demoSecret), p.log)
-	if err != nil {
-		return err
-	}
-	webSrv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: []byte(demoSecret), Now: time.Now}
-	hs := &http.Server{Handler: webSrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(webLn) }()
-	defer hs.Close()
 
 	var clock sequences.Clock
 	start := env.clock()
@@ -157,6 +155,30 @@ func (c demoCmd) Run(env *runEnv) error {
 	} else {
 		clock = &sequences.ScaledClock{Start: start, Origin: time.Now(), Factor: c.Speed}
 	}
+	mbs, closeMailers, err := p.mailboxes(p.cfg.Sending.Workers)
+	if err != nil {
+		return err
+	}
+	defer closeMailers()
+
+	// The whole route table of serve (survey pages, API, dashboard), on
+	// the wall clock (sessions, survey links), plus the sandbox mailbox.
+	dw := &demoWeb{db: db, smtp: sandbox, imap: imapBox, recruiter: demoRecruiter, clock: clock, speed: c.Speed, loc: p.location(), log: p.log}
+	webSrv, dash, err := p.webRoutesWith(db, mbs, nil, nil, time.Now, dw.pages())
+	if err != nil {
+		return err
+	}
+	dw.dash = dash
+	webSrv.Routes = append(webSrv.Routes, dw.routes)
+	var signInURL, password string
+	if !c.Once {
+		if signInURL, password, err = dw.prepareSignIn(env.ctx, "http://"+webLn.Addr().String()); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{Handler: webSrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(webLn) }()
+	defer hs.Close()
 
 	f, err := os.Open(filepath.Join(dir, "candidates.csv"))
 	if err != nil {
@@ -172,16 +194,23 @@ func (c demoCmd) Run(env *runEnv) error {
 	if c.Once {
 		fmt.Fprintf(env.stdout, "running every sequence to its end on a simulated clock.\n\n")
 	} else {
-		fmt.Fprintf(env.stdout, "the clock runs %.0f× fast (Ctrl-C to stop).\n\n", c.Speed)
+		fmt.Fprintf(env.stdout, "the clock runs %.0f× fast: %s (Ctrl-C to stop).\n", c.Speed, speedText(c.Speed, "en"))
+		fmt.Fprintf(env.stdout, "\n在浏览器中打开 Open in your browser:\n\n  %s\n\n", signInURL)
+		fmt.Fprintf(env.stdout, "这个链接只能登录一次；之后请用用户名 %s、密码 %s 登录。时钟加速 %.0f 倍：%s。\n", demoLogin, password, c.Speed, speedText(c.Speed, "zh"))
+		fmt.Fprintf(env.stdout, "The link signs one browser in, once; after that sign in as %s with the password %s.\n", demoLogin, password)
+		fmt.Fprintf(env.stdout, "沙箱邮箱 Sandbox mail: every message sent, with \"reply as the candidate\" (以候选人身份回复).\n\n")
+		if c.Open {
+			openBrowser(signInURL, p.log)
+		}
 	}
 
-	mbs, closeMailers, err := p.mailboxes(p.cfg.Sending.Workers)
-	if err != nil {
-		return err
-	}
-	defer closeMailers()
 	sched := p.scheduler(db, mbs, clock)
 	sched.Idle = idle
+	if !c.Once {
+		// Enrolling or resuming in the dashboard wakes the sending loop.
+		sched.Changes = db.WatchChanges(env.ctx, time.Second)
+	}
+	var surveyDone sync.WaitGroup
 	var outMu sync.Mutex
 	steps := map[string]int{}
 	for n, s := range p.catalog.Sequences {
@@ -214,8 +243,8 @@ func (c demoCmd) Run(env *runEnv) error {
 			// recruiter's mailbox and goes through the real inbox path.
 			reply := fmt.Sprintf("From: 李雷 <%s>\nTo: %s\nSubject: =?UTF-8?B?%s?=\nMessage-ID: <demo-reply-1@followup.test>\nIn-Reply-To: <%s>\nReferences: <%s>\nDate: %s\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n谢谢王老师这么具体的反馈！我愿意留在人才库，有合适的机会再联系我。\n\n------------------ 原始邮件 ------------------\n发件人: \"王敏\" <%s>\n\n李雷，您好：……\n",
 				demoReplier, m.From.Address, base64.StdEncoding.EncodeToString([]byte("回复："+m.Subject)), m.MessageID, m.MessageID,
-				time.Now().Format(time.RFC1123Z), m.From.Address)
-			if err := imapBox.Deliver(reply); err != nil {
+				clock.Now().Format(time.RFC1123Z), m.From.Address)
+			if err := dw.deliver(reply); err != nil {
 				p.log.Error("demo reply", "err", err)
 			}
 		}
@@ -299,7 +328,11 @@ func waitAllFinished(ctx context.Context, db *store.DB, limit time.Duration) err
 }
 
 func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.Sandbox, dir string) error {
-	ctx := context.WithoutCancel(env.ctx)
+	// Ctrl-C ended the run, not the summary.
+	senv := *env
+	senv.ctx = context.WithoutCancel(env.ctx)
+	env = &senv
+	ctx := env.ctx
 	sent, err := db.SentPerSequence(ctx)
 	if err != nil {
 		return err
@@ -313,7 +346,10 @@ func (c demoCmd) summary(env *runEnv, p *project, db *store.DB, sandbox *mailer.
 	var captured []mailer.Captured
 	notes := 0
 	for _, m := range sandbox.Messages() {
-		if m.To[0] == "wangmin@followup.test" { // a note to the recruiter about a reply
+		if !strings.EqualFold(m.From, demoRecruiter) { // not the demo's mail
+			continue
+		}
+		if m.To[0] == demoRecruiter { // a note to the recruiter about a reply
 			notes++
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"followup/metrics"
 	"followup/sequences"
 	"followup/web/api"
+	"followup/web/dashboard"
 )
 
 // api is the JSON API over the project.
@@ -41,10 +42,17 @@ func (p *project) webServer(db dbT, mbs map[string]*sequences.Mailbox, ready []w
 }
 
 func (p *project) webRoutes(db dbT, mbs map[string]*sequences.Mailbox, ready []web.ReadyCheck, m *metrics.Metrics, now func() time.Time) (*web.Server, error) {
+	srv, _, err := p.webRoutesWith(db, mbs, ready, m, now, nil)
+	return srv, err
+}
+
+// webRoutesWith is webRoutes with more dashboard pages (the demo's); it
+// also returns the dashboard, for handlers that draw inside it.
+func (p *project) webRoutesWith(db dbT, mbs map[string]*sequences.Mailbox, ready []web.ReadyCheck, m *metrics.Metrics, now func() time.Time, pages []dashboard.Page) (*web.Server, *dashboard.Dashboard, error) {
 	secret := []byte(p.cfg.HTTP.Secret.Reveal())
 	srv, err := web.New(db, secret, p.log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv.Surveys = &web.Surveys{Set: p.surveys, Store: db, Secret: secret, Now: now, Answered: p.surveyActions(db, mbs, now)}
 	apiSrv := p.api(db, now)
@@ -53,12 +61,12 @@ func (p *project) webRoutes(db dbT, mbs map[string]*sequences.Mailbox, ready []w
 		srv.Routes = append(srv.Routes, t.TrackRoutes(db, now, p.log.Warn))
 	}
 	srv.Routes = append(srv.Routes, p.opsRoutes(ready, m))
-	dash, err := p.dashboard(db, now, apiSrv)
+	dash, err := p.dashboard(db, now, apiSrv, pages...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv.Routes = append(srv.Routes, dash.Routes)
-	return srv, nil
+	return srv, dash, nil
 }
 
 // expireIdempotencyKeys forgets API idempotency keys after 24 hours.

@@ -266,20 +266,63 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.signIn.reset(keys[0])
-	if _, err := d.cfg.Store.PurgeSessions(r.Context(), now, now.Add(-d.cfg.SessionIdle)); err != nil {
-		d.cfg.Log.Error("dashboard: purging sessions", "err", err)
-	}
-	id := randomToken()
-	if err := d.cfg.Store.CreateSession(r.Context(), hashID(id), u.ID, now, now.Add(d.cfg.SessionMax)); err != nil {
+	if err := d.startSession(w, r, u.ID); err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: d.cookieName(), Value: id, Path: "/", HttpOnly: true, Secure: d.cfg.Secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(d.cfg.SessionMax.Seconds())})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, Secure: d.cfg.Secure})
 	d.cfg.Log.Info("dashboard: signed in", "login", login)
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
+
+// startSession stores a new session for the user and sets its cookie.
+func (d *Dashboard) startSession(w http.ResponseWriter, r *http.Request, userID int64) error {
+	now := d.cfg.Now()
+	if _, err := d.cfg.Store.PurgeSessions(r.Context(), now, now.Add(-d.cfg.SessionIdle)); err != nil {
+		d.cfg.Log.Error("dashboard: purging sessions", "err", err)
+	}
+	id := randomToken()
+	if err := d.cfg.Store.CreateSession(r.Context(), hashID(id), userID, now, now.Add(d.cfg.SessionMax)); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: d.cookieName(), Value: id, Path: "/", HttpOnly: true, Secure: d.cfg.Secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(d.cfg.SessionMax.Seconds())})
+	return nil
+}
+
+// StartSession signs the browser of this request in as login, an existing
+// user, without a password: only for a caller that has made sure by other
+// means who is asking (`followup demo`'s one-time sign-in link). The
+// caller then redirects.
+func (d *Dashboard) StartSession(w http.ResponseWriter, r *http.Request, login string) error {
+	l, err := NormalizeLogin(login)
+	if err != nil {
+		return err
+	}
+	u, err := d.cfg.Store.UserByLogin(r.Context(), l)
+	if err != nil {
+		return fmt.Errorf("dashboard: user %s: %w", l, err)
+	}
+	if err := d.startSession(w, r, u.ID); err != nil {
+		return fmt.Errorf("dashboard: starting a session: %w", err)
+	}
+	d.cfg.Log.Info("dashboard: signed in without a password", "login", l)
+	return nil
+}
+
+// CSRFToken is the CSRF token of the request's session, for the "csrf"
+// field of forms drawn by pages added with Config.Pages ("" outside the
+// dashboard's signed-in routes).
+func CSRFToken(r *http.Request) string {
+	if s := sessionOf(r); s != nil {
+		return s.csrf
+	}
+	return ""
+}
+
+// Lang is the language the dashboard speaks to this request: "zh" or "en"
+// (the user's setting, else the browser's).
+func (d *Dashboard) Lang(r *http.Request) string { return d.lang(r, nil) }
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(d.cookieName()); err == nil {

@@ -103,11 +103,14 @@ type Config struct {
 	Metrics func(ctx context.Context, from, to time.Time, field, lang string) (*api.MetricsReport, error)
 }
 
-// Page is a page added to the dashboard: registered behind sign-in with a
-// nav item. Its handler can draw inside the dashboard with Dashboard.Frame.
+// Page is a route added to the dashboard, registered behind sign-in. Its
+// handler can draw inside the dashboard with Dashboard.Frame; a form it
+// draws carries CSRFToken(r) in a "csrf" field, and a POST is refused
+// without it, as the dashboard's own forms are.
 type Page struct {
+	Method  string            // "GET" when empty, or "POST"
 	Path    string            // "/insights"; registered as "GET /insights"
-	Label   map[string]string // by language: "en", "zh"
+	Label   map[string]string // by language, "en", "zh": a GET page with a label gets a nav item
 	Handler http.Handler
 }
 
@@ -251,7 +254,7 @@ func (d *Dashboard) RouteTable() []Route {
 		rs = append(rs, Route{"GET /insights", false, d.insightsPage})
 	}
 	for _, p := range d.cfg.Pages {
-		rs = append(rs, Route{Pattern: "GET " + p.Path, handler: p.Handler.ServeHTTP})
+		rs = append(rs, Route{Pattern: cmp.Or(p.Method, http.MethodGet) + " " + p.Path, handler: p.Handler.ServeHTTP})
 	}
 	return rs
 }
@@ -327,6 +330,9 @@ func (d *Dashboard) nav(r *http.Request, lang string) []navItem {
 		items = append(items, navItem{"/insights", t["navInsights"], false})
 	}
 	for _, p := range d.cfg.Pages {
+		if len(p.Label) == 0 || cmp.Or(p.Method, http.MethodGet) != http.MethodGet {
+			continue
+		}
 		items = append(items, navItem{p.Path, cmp.Or(p.Label[lang], p.Label["en"], p.Path), false})
 	}
 	for i := range items {
