@@ -46,6 +46,9 @@ type project struct {
 	calendars *sequences.Calendars
 	surveys   *surveys.Set
 	log       *slog.Logger
+	// today, when set, is the clock of the metrics page's default period
+	// (the demo's sending clock runs ahead of the wall clock).
+	today func() time.Time
 }
 
 // loadProject reads the config and the catalog; any problem stops here with

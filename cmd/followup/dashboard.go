@@ -16,7 +16,7 @@ func (p *project) dashboard(db *store.DB, now func() time.Time, a *api.API, page
 		Metrics: a.Metrics,
 		Store:   db, Catalog: p.catalog, Defaults: p.cfg.Defaults(), Calendars: p.calendars, Surveys: p.surveys,
 		Location: p.location(), Now: now, Log: p.log.With("part", "dashboard"),
-		Pages:  pages,
+		Pages: pages, Today: p.today,
 		Secure: strings.HasPrefix(strings.ToLower(p.cfg.HTTP.PublicURL), "https://"),
 	})
 }

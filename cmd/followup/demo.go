@@ -164,6 +164,7 @@ func (c demoCmd) Run(env *runEnv) error {
 	// The whole route table of serve (survey pages, API, dashboard), on
 	// the wall clock (sessions, survey links), plus the sandbox mailbox.
 	dw := &demoWeb{db: db, smtp: sandbox, imap: imapBox, recruiter: demoRecruiter, clock: clock, speed: c.Speed, loc: p.location(), log: p.log}
+	p.today = clock.Now // the metrics page shows the demo's period
 	webSrv, dash, err := p.webRoutesWith(db, mbs, nil, nil, time.Now, dw.pages())
 	if err != nil {
 		return err

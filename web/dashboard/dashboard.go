@@ -101,6 +101,9 @@ type Config struct {
 	// Metrics computes the recruiting metrics of [from, to) for the
 	// metrics page (the API's computation); nil: no metrics page.
 	Metrics func(ctx context.Context, from, to time.Time, field, lang string) (*api.MetricsReport, error)
+	// Today is the clock of the metrics page's default period (nil: Now);
+	// the demo, whose sending runs on a faster clock, sets it.
+	Today func() time.Time
 }
 
 // Page is a route added to the dashboard, registered behind sign-in. Its

@@ -31,10 +31,14 @@ func (d *Dashboard) insightsPage(w http.ResponseWriter, r *http.Request) {
 	t := texts[lang]
 	q := r.URL.Query()
 	v := insightsView{From: q.Get("from"), To: q.Get("to"), Field: strings.TrimSpace(q.Get("field"))}
-	from, to, err := api.Period(v.From, v.To, d.cfg.Now(), d.cfg.Location)
+	today := d.cfg.Now
+	if d.cfg.Today != nil {
+		today = d.cfg.Today
+	}
+	from, to, err := api.Period(v.From, v.To, today(), d.cfg.Location)
 	if err != nil {
 		v.Problem = t["badPeriod"]
-		from, to, _ = api.Period("", "", d.cfg.Now(), d.cfg.Location)
+		from, to, _ = api.Period("", "", today(), d.cfg.Location)
 	}
 	if v.From == "" || v.Problem != "" {
 		v.From = from.Format("2006-01-02")
