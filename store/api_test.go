@@ -180,7 +180,7 @@ func TestMetrics(t *testing.T) {
 		{5, 5, "pool", `{}`, "cli", 1, []float64{2}, 3, 0},
 		{6, 6, "pool", `{}`, "cli", 1, []float64{2}, 0, 0},
 		{7, 6, "post", `{}`, "cli", 50, []float64{51}, 0, 0},
-		{8, 7, "pool", `{}`, "cli", 1, []float64{2}, 0, 0},
+		{8, 7, "pool", `{}`, "dashboard (wang)", 1, []float64{2}, 0, 0},
 	}
 	for _, c := range history {
 		exec(`INSERT OR IGNORE INTO candidates (id, email, created_at, updated_at) VALUES (?, ?, ?, ?)`, c.cand, "c"+string(rune('0'+c.cand))+"@example.com", day, day)
@@ -235,7 +235,7 @@ func TestMetrics(t *testing.T) {
 	for _, s := range m.Sources {
 		src[s.Source] = [3]int{s.Enrolled, s.Contacted, s.Replied}
 	}
-	if want := (map[string][3]int{"Boss直聘": {2, 2, 2}, "import": {1, 1, 0}, "cli": {5, 4, 1}}); !equalMaps(src, want) {
+	if want := (map[string][3]int{"Boss直聘": {2, 2, 2}, "import": {1, 1, 0}, "cli": {4, 3, 1}, "dashboard": {1, 1, 0}}); !equalMaps(src, want) {
 		t.Errorf("sources %v, want %v", src, want)
 	}
 	// A period with nothing in it.

@@ -299,11 +299,12 @@ func sourceOf(f enrollmentFacts) string {
 			}
 		}
 	}
-	how, _, _ := strings.Cut(f.Source, ":")
-	if how == "" {
+	// "api:ats", "import:c.csv:12", "dashboard (wang)", "cli"
+	how := strings.FieldsFunc(f.Source, func(r rune) bool { return r == ':' || r == ' ' || r == '(' })
+	if len(how) == 0 {
 		return "unknown"
 	}
-	return how
+	return how[0]
 }
 
 func sourceMetrics(facts []enrollmentFacts) []SourceMetrics {

@@ -4,7 +4,7 @@ package dashboard
 // both (a test checks), and templates fail on a missing one.
 var texts = map[string]map[string]string{
 	"zh": {
-		"navInsights": "数据指标", "periodFrom": "从", "periodTo": "到", "eventField": "事件日期字段", "show": "查看",
+		"navInsights": "数据指标", "colEnrolled": "已加入", "periodFrom": "从", "periodTo": "到", "eventField": "事件日期字段", "show": "查看",
 		"badPeriod": "日期格式应为 YYYY-MM-DD，且开始不晚于结束（最长三年）；下面是最近 90 天。", "noData": "这段时间还没有数据。",
 		"mReply": "回复率", "mSteps": "每一步的效果", "mCycle": "反馈周期（事件 → 第一封邮件）", "mNPS": "候选人 NPS",
 		"mReasons": "拒绝 Offer 的原因", "mPool": "人才库激活率", "mSources": "渠道转化", "mTracking": "打开率与点击率（估算）",
@@ -67,7 +67,7 @@ var texts = map[string]map[string]string{
 		"responses": "份回答", "noSurveys": "还没有问卷。",
 	},
 	"en": {
-		"navInsights": "Metrics", "periodFrom": "From", "periodTo": "To", "eventField": "Event date field", "show": "Show",
+		"navInsights": "Metrics", "colEnrolled": "Enrolled", "periodFrom": "From", "periodTo": "To", "eventField": "Event date field", "show": "Show",
 		"badPeriod": "Dates are YYYY-MM-DD, the start no later than the end, three years at most; showing the last 90 days.", "noData": "Nothing in this period yet.",
 		"mReply": "Reply rate", "mSteps": "Each step", "mCycle": "Feedback cycle (event → first email)", "mNPS": "Candidate NPS",
 		"mReasons": "Why offers were declined", "mPool": "Talent-pool activation", "mSources": "Sources", "mTracking": "Opens and clicks (estimates)",
