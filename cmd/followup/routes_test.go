@@ -3,9 +3,11 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // publicRoutes are the only routes anyone may use without signing in or a
@@ -88,4 +90,53 @@ func TestEveryRouteNeedsAuthentication(t *testing.T) {
 		t.Errorf("only %d routes walked", len(patterns))
 	}
 	t.Logf("%d routes walked, %d public", len(patterns), len(publicRoutes))
+}
+
+// With http.tracking on, a sent email's HTML part carries the pixel and
+// tracked links (its text part does not), and fetching them through
+// serve's route table records an open and a click and redirects.
+func TestTrackingThroughServe(t *testing.T) {
+	tp := newTestProject(t)
+	tp.write("followup.yaml", tp.read("followup.yaml")+"\nhttp:\n  public_url: https://followup.example.com\n  secret_env: FOLLOWUP_SECRET\n"+
+		"  tracking: {opens: true, clicks: true}\n")
+	tp.getenv = func(k string) string {
+		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40)}[k]
+	}
+	tp.write("templates/post-interview-thanks.en.md", "---\nsubject: Thanks\n---\nHi {{.name}}, see [our roles](https://jobs.example.com/open?team=sre&city=sh).\n")
+	w := tp.wire(tp.now)
+	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")
+	w.clock.Advance(3 * time.Hour)
+	if res, err := w.sched.RunOnce(t.Context()); err != nil || res.Sent != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	text, html := parts(t, parseMail(t, tp.sandbox.Messages()[0].Data))
+	pixel := regexp.MustCompile(`<img src="https://followup.example.com(/t/o/[^"]+)"`).FindStringSubmatch(html)
+	link := regexp.MustCompile(`href="https://followup.example.com(/t/c/[^"]+)"`).FindStringSubmatch(html)
+	if pixel == nil || link == nil || strings.Contains(text, "/t/") || !strings.Contains(text, "https://jobs.example.com/open?team=sre&city=sh") {
+		t.Fatalf("tracking in the email:\ntext: %s\nhtml: %s", text, html)
+	}
+	srv, err := w.p.webRoutes(w.db, w.mbs, nil, nil, func() time.Time { return w.clock.Now().Add(time.Hour) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	get := func(path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", strings.ReplaceAll(path, "&amp;", "&"), nil)
+		r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	if rec := get(pixel[1]); rec.Code != 200 || rec.Header().Get("Content-Type") != "image/gif" {
+		t.Errorf("pixel: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	if rec := get(link[1]); rec.Code != http.StatusFound || rec.Header().Get("Location") != "https://jobs.example.com/open?team=sre&city=sh" {
+		t.Errorf("click: %d → %q", rec.Code, rec.Header().Get("Location"))
+	}
+	var opens, clicks int
+	w.db.RawDB().Get(&opens, "SELECT COUNT(*) FROM tracking_events WHERE kind = 'open' AND class = 'person'")
+	w.db.RawDB().Get(&clicks, "SELECT COUNT(*) FROM tracking_events WHERE kind = 'click' AND class = 'person'")
+	if opens != 1 || clicks != 1 {
+		t.Errorf("recorded %d opens and %d clicks, want 1 and 1", opens, clicks)
+	}
 }
