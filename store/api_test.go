@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"testing"
@@ -237,6 +238,22 @@ func TestMetrics(t *testing.T) {
 	}
 	if want := (map[string][3]int{"Boss直聘": {2, 2, 2}, "import": {1, 1, 0}, "cli": {4, 3, 1}, "dashboard": {1, 1, 0}}); !equalMaps(src, want) {
 		t.Errorf("sources %v, want %v", src, want)
+	}
+	// An unsubscribe through the web page (the enrollment stopped as
+	// suppressed) counts for the last step sent; the dashboard's overview
+	// shows the same numbers, per template.
+	exec(`UPDATE enrollments SET status = 'stopped', status_reason = 'suppressed: one-click unsubscribe (RFC 8058)', next_step = 1 WHERE id = 8`)
+	exec(`UPDATE messages SET template = 'pool-b' WHERE enrollment_id = 8`)
+	over, err := db.StepOverview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][4]int{}
+	for _, s := range over {
+		got[fmt.Sprintf("%s/%d/%s", s.Sequence, s.Step, s.Template)] = [4]int{s.Sent, s.Replied, s.Bounced, s.Unsubscribed}
+	}
+	if want := (map[string][4]int{"post/0/": {4, 1, 1, 0}, "post/1/": {1, 1, 0, 0}, "pool/0/": {2, 1, 0, 0}, "pool/0/pool-b": {1, 0, 0, 1}}); !equalMaps(got, want) {
+		t.Errorf("overview %v, want %v", got, want)
 	}
 	// A period with nothing in it.
 	empty, err := db.Metrics(ctx, MetricsQuery{From: day.AddDate(1, 0, 0), To: day.AddDate(1, 1, 0)})

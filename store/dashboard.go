@@ -20,7 +20,6 @@ type dashboardQueries struct {
 	NotesOf       *sqlx.Stmt `query:"notes-of,read"`
 	ForgetNotes   *sqlx.Stmt `query:"forget-notes"`
 	SurveyAnswers *sqlx.Stmt `query:"survey-answers-of,read"`
-	StepOverview  *sqlx.Stmt `query:"step-overview,read"`
 	MessageTexts  *sqlx.Stmt `query:"message-texts-of,read"`
 }
 
@@ -115,7 +114,7 @@ type StepStats struct {
 // counts for the last step sent before it).
 func (db *DB) StepOverview(ctx context.Context) ([]StepStats, error) {
 	var out []StepStats
-	if err := db.dash.StepOverview.SelectContext(ctx, &out); err != nil {
+	if err := db.qa.MetricsSteps.SelectContext(ctx, &out, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		return nil, fmt.Errorf("counting steps: %w", err)
 	}
 	return out, nil

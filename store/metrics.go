@@ -14,13 +14,13 @@ import (
 
 // StepMetrics is what one step of a sequence got back.
 type StepMetrics struct {
-	Sequence     string  `db:"sequence" json:"sequence"`
-	Step         int     `db:"step" json:"step"` // 1-based in JSON and on screen
-	Sent         int     `db:"sent" json:"sent"`
-	Replied      int     `db:"replied" json:"replied"`
-	Bounced      int     `db:"bounced" json:"bounced"`
-	Unsubscribed int     `db:"unsubscribed" json:"unsubscribed"`
-	ReplyRate    float64 `db:"-" json:"reply_rate"`
+	Sequence     string  `json:"sequence"`
+	Step         int     `json:"step"` // 1-based in JSON and on screen
+	Sent         int     `json:"sent"`
+	Replied      int     `json:"replied"`
+	Bounced      int     `json:"bounced"`
+	Unsubscribed int     `json:"unsubscribed"`
+	ReplyRate    float64 `json:"reply_rate"`
 }
 
 // SequenceMetrics is one sequence's enrollments in the period.
@@ -120,11 +120,20 @@ func (db *DB) Metrics(ctx context.Context, q MetricsQuery) (*Metrics, error) {
 		q.Location = time.UTC
 	}
 	m := &Metrics{From: q.From, To: q.To, Steps: []StepMetrics{}}
-	if err := db.qa.MetricsSteps.SelectContext(ctx, &m.Steps, utc(q.From), utc(q.To)); err != nil {
+	var variants []StepStats
+	if err := db.qa.MetricsSteps.SelectContext(ctx, &variants, utc(q.From), utc(q.To)); err != nil {
 		return nil, fmt.Errorf("measuring steps: %w", err)
 	}
+	for _, v := range variants { // rows are ordered by sequence, step, template
+		n := len(m.Steps)
+		if n == 0 || m.Steps[n-1].Sequence != v.Sequence || m.Steps[n-1].Step != v.Step+1 {
+			m.Steps = append(m.Steps, StepMetrics{Sequence: v.Sequence, Step: v.Step + 1})
+			n++
+		}
+		s := &m.Steps[n-1]
+		s.Sent, s.Replied, s.Bounced, s.Unsubscribed = s.Sent+v.Sent, s.Replied+v.Replied, s.Bounced+v.Bounced, s.Unsubscribed+v.Unsubscribed
+	}
 	for i := range m.Steps {
-		m.Steps[i].Step++
 		m.Steps[i].ReplyRate = ratio(m.Steps[i].Replied, m.Steps[i].Sent)
 	}
 	m.Tracking = []TrackingMetrics{}

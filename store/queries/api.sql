@@ -54,11 +54,13 @@ ORDER BY e.id DESC
 LIMIT ? OFFSET ?;
 
 -- name: metrics-steps
--- Per sequence and step: messages sent in the period, and what came back
--- for each: an inbound message counts for the last message sent to the
--- enrollment before it arrived (before the next one was sent).
+-- Per sequence, step and template (A/B variant): messages sent in the
+-- period, and what came back for each: an inbound message counts for the
+-- last message sent to the enrollment before it arrived (before the next
+-- one was sent); an unsubscribe through the web page or a suppression
+-- counts for the last step sent before the enrollment stopped.
 WITH sent AS (
-    SELECT m.id, m.enrollment_id, m.step, m.sent_at,
+    SELECT m.id, m.enrollment_id, m.step, m.template, m.sent_at,
            LEAD(m.sent_at) OVER (PARTITION BY m.enrollment_id ORDER BY m.sent_at) AS next_at
     FROM messages m
     WHERE m.status = 'sent' AND m.sent_at >= ?
@@ -71,13 +73,14 @@ WITH sent AS (
         AND i.received_at >= s.sent_at AND (s.next_at IS NULL OR i.received_at < s.next_at)
     GROUP BY s.id
 )
-SELECT e.sequence AS sequence, s.step AS step, COUNT(*) AS sent,
+SELECT e.sequence AS sequence, s.step AS step, s.template AS template, COUNT(*) AS sent,
        COALESCE(SUM(h.replied), 0) AS replied, COALESCE(SUM(h.bounced), 0) AS bounced,
-       COALESCE(SUM(h.unsubscribed), 0) AS unsubscribed
+       SUM(CASE WHEN h.unsubscribed = 1 OR (e.status = 'stopped' AND e.status_reason LIKE 'suppressed:%' AND e.next_step = s.step + 1)
+                THEN 1 ELSE 0 END) AS unsubscribed
 FROM sent s JOIN enrollments e ON e.id = s.enrollment_id LEFT JOIN hits h ON h.id = s.id
 WHERE s.sent_at < ?
-GROUP BY e.sequence, s.step
-ORDER BY e.sequence, s.step;
+GROUP BY e.sequence, s.step, s.template
+ORDER BY e.sequence, s.step, s.template;
 
 -- name: metrics-enrollments
 -- One row per enrollment created in the period: when its first message

@@ -21,31 +21,6 @@ FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id
 WHERE e.candidate_id = ?
 ORDER BY r.created_at, r.id;
 
--- name: step-overview
--- Per sequence, step and template: messages sent, and what came back
--- after each. An answer counts for the last step sent before it.
-SELECT e.sequence AS sequence, m.step AS step, m.template AS template, COUNT(*) AS sent,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-                             WHERE i.enrollment_id = e.id AND i.kind IN ('reply', 'not_interested') AND i.received_at >= m.sent_at
-                               AND NOT EXISTS (SELECT 1 FROM messages m2 WHERE m2.enrollment_id = m.enrollment_id AND m2.status = 'sent'
-                                                 AND m2.sent_at > m.sent_at AND m2.sent_at <= i.received_at))
-                THEN 1 ELSE 0 END) AS replied,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-                             WHERE i.enrollment_id = e.id AND i.kind = 'bounce' AND i.received_at >= m.sent_at
-                               AND NOT EXISTS (SELECT 1 FROM messages m2 WHERE m2.enrollment_id = m.enrollment_id AND m2.status = 'sent'
-                                                 AND m2.sent_at > m.sent_at AND m2.sent_at <= i.received_at))
-                THEN 1 ELSE 0 END) AS bounced,
-       SUM(CASE WHEN EXISTS (SELECT 1 FROM inbound_messages i
-                             WHERE i.enrollment_id = e.id AND i.kind IN ('unsubscribe', 'complaint') AND i.received_at >= m.sent_at
-                               AND NOT EXISTS (SELECT 1 FROM messages m2 WHERE m2.enrollment_id = m.enrollment_id AND m2.status = 'sent'
-                                                 AND m2.sent_at > m.sent_at AND m2.sent_at <= i.received_at))
-                  OR (e.status = 'stopped' AND e.status_reason LIKE 'suppressed:%' AND e.next_step = m.step + 1)
-                THEN 1 ELSE 0 END) AS unsubscribed
-FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
-WHERE m.status = 'sent'
-GROUP BY e.sequence, m.step, m.template
-ORDER BY e.sequence, m.step, m.template;
-
 -- name: message-texts-of
 -- What is kept of a review step's text besides the body as sent: the
 -- rendered draft and the recruiter's own wording.
