@@ -91,3 +91,22 @@ func TestAPIThroughServe(t *testing.T) {
 		t.Errorf("revoking twice: %v", err)
 	}
 }
+
+func TestReportMetrics(t *testing.T) {
+	tp := newTestProject(t)
+	tp.mustRun("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "-n", "李雷", "-f", "job_title=工程师", "-f", "source=Boss直聘")
+	out := tp.mustRun("report", "metrics")
+	for _, want := range []string{"Recruiting metrics", "post-interview-thanks", "Feedback cycle (interview_date", "Candidate NPS: no answers", "Boss直聘"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	js := tp.mustRun("report", "metrics", "--json", "--field", "start_date")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(js), &m); err != nil || m["feedback_cycle"].(map[string]any)["field"] != "start_date" {
+		t.Errorf("--json: %v\n%s", err, js)
+	}
+	if out, err := tp.run("report", "metrics", "--from", "2026-13-01"); exitCode(err) != 1 || !strings.Contains(out, "YYYY-MM-DD") {
+		t.Errorf("bad date: %v %s", err, out)
+	}
+}

@@ -15,6 +15,7 @@ import (
 type reportCmd struct {
 	Variants reportVariantsCmd `cmd:"" default:"withargs" help:"Reply rates per step and template variant (A/B)."`
 	Surveys  reportSurveysCmd  `cmd:"" help:"Survey results: NPS, score distribution, reasons ranked, trend by month, by sequence, job and mailbox."`
+	Metrics  reportMetricsCmd  `cmd:"" help:"Recruiting metrics: reply rates, time to first reply, feedback cycle, NPS, decline reasons, talent-pool activation, sources."`
 }
 
 type reportVariantsCmd struct{}
