@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -46,16 +44,7 @@ func TestUserCommands(t *testing.T) {
 // CLI signs in and sees the candidates.
 func TestServeServesTheDashboard(t *testing.T) {
 	tp := newTestProject(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	tp.write("followup.yaml", tp.read("followup.yaml")+fmt.Sprintf("\nhttp:\n  listen: %s\n  public_url: http://%s\n  secret_env: FOLLOWUP_SECRET\n", addr, addr))
-	tp.getenv = func(k string) string {
-		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40)}[k]
-	}
+	addr := tp.enableHTTP(t)
 	tp.write("pw.txt", "a long enough password\n")
 	tp.mustRun("user", "add", "wang", "--password-file", filepath.Join(tp.dir, "pw.txt"))
 	tp.mustRun("enroll", "bob@example.com", "-s", "post-interview-thanks", "-n", "Bob", "-l", "en", "-f", "job_title=SRE")

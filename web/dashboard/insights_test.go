@@ -10,9 +10,9 @@ import (
 	"followup/web/api"
 )
 
-// The metrics page shows the API's numbers with their definitions, in
-// both languages, and hostile text from enrollments as text.
-func TestInsightsPage(t *testing.T) {
+// metricsFixture is a dashboard whose metrics page computes with the API's
+// code over the fixture's store.
+func metricsFixture(t *testing.T) *fixture {
 	var f *fixture
 	f = newFixture(t, func(c *Config) {
 		a := &api.API{Catalog: c.Catalog, Surveys: c.Surveys, Language: "en", Now: c.Now}
@@ -21,6 +21,13 @@ func TestInsightsPage(t *testing.T) {
 			return a.Metrics(ctx, from, to, field, lang)
 		}
 	})
+	return f
+}
+
+// The metrics page shows the API's numbers with their definitions, in
+// both languages, and hostile text from enrollments as text.
+func TestInsightsPage(t *testing.T) {
+	f := metricsFixture(t)
 	f.enroll(t, "li.lei@example.com", "李雷", "post-interview-thanks", map[string]string{"job_title": "x", "source": "<script>alert(1)</script>"})
 	score := 9
 	if _, err := f.db.SaveSurveyResponse(context.Background(), "h", store.SurveyResponse{Survey: "nps", Score: &score,
@@ -57,14 +64,7 @@ func TestInsightsPage(t *testing.T) {
 // Without any NPS answer in the period the page says there is no data
 // rather than showing a score of +0.
 func TestInsightsWithoutNPSAnswers(t *testing.T) {
-	var f *fixture
-	f = newFixture(t, func(c *Config) {
-		a := &api.API{Catalog: c.Catalog, Surveys: c.Surveys, Language: "en", Now: c.Now}
-		c.Metrics = func(ctx context.Context, from, to time.Time, field, lang string) (*api.MetricsReport, error) {
-			a.DB = f.db
-			return a.Metrics(ctx, from, to, field, lang)
-		}
-	})
+	f := metricsFixture(t)
 	f.enroll(t, "li.lei@example.com", "李雷", "post-interview-thanks", map[string]string{"job_title": "x"})
 	r := f.signedIn(t).get("/insights")
 	if r.Code != 200 {
