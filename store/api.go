@@ -31,6 +31,7 @@ type apiQueries struct {
 	IdempotencyFinish  *sqlx.Stmt `query:"idempotency-finish"`
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
 	ChangeMark         *sqlx.Stmt `query:"change-mark,read"`
+	TrackingOf         *sqlx.Stmt `query:"tracking-of-candidate,read"`
 	IdempotencyForget  *sqlx.Stmt `query:"idempotency-forget"`
 	IdempotencyExpire  *sqlx.Stmt `query:"idempotency-expire"`
 	EnrollmentSearch   *sqlx.Stmt `query:"enrollment-search,read"`

@@ -32,6 +32,17 @@ type Timeline struct {
 	Messages    []sequences.Message
 	Events      []sequences.Event
 	Inbound     []InboundMessage // replies, auto-replies, bounces…
+	// Tracking: opens and clicks by a person, when tracking is on
+	// (estimates; see docs/METRICS.md).
+	Tracking []Tracked
+}
+
+// Tracked is an open or a click of one of the candidate's messages.
+type Tracked struct {
+	MessageRow int64   `db:"message_row"` // sequences.Message.ID
+	Kind       string  `db:"kind"`        // open, click
+	URL        string  `db:"url"`         // the link clicked
+	At         sqlTime `db:"at"`
 }
 
 // Timeline loads a candidate's enrollments, messages and events.
@@ -61,6 +72,9 @@ func (db *DB) Timeline(ctx context.Context, email string) (*Timeline, error) {
 	tl.Events = slices.DeleteFunc(tl.Events, func(ev sequences.Event) bool { return ev.Kind == sequences.EvSent })
 	if tl.Inbound, err = db.inboundOf(ctx, email); err != nil {
 		return nil, err
+	}
+	if err := db.qa.TrackingOf.SelectContext(ctx, &tl.Tracking, email); err != nil {
+		return nil, fmt.Errorf("loading the opens and clicks of %s: %w", email, err)
 	}
 	return &tl, nil
 }

@@ -139,4 +139,10 @@ func TestTrackingThroughServe(t *testing.T) {
 	if opens != 1 || clicks != 1 {
 		t.Errorf("recorded %d opens and %d clicks, want 1 and 1", opens, clicks)
 	}
+	// The timeline shows them (the dashboard's and the API's).
+	tl, err := w.db.Timeline(t.Context(), "bob@example.com")
+	if err != nil || len(tl.Tracking) != 2 || tl.Tracking[0].Kind != "open" || tl.Tracking[1].URL != "https://jobs.example.com/open?team=sre&city=sh" ||
+		tl.Tracking[0].MessageRow != tl.Messages[0].ID {
+		t.Errorf("timeline tracking: %+v %v", tl.Tracking, err)
+	}
 }

@@ -131,3 +131,13 @@ ORDER BY e.sequence;
 -- Moves whenever something the metrics count is recorded.
 SELECT (SELECT COALESCE(MAX(id), 0) FROM events) || '.' || (SELECT COALESCE(MAX(id), 0) FROM survey_responses)
     || '.' || (SELECT COALESCE(MAX(id), 0) FROM tracking_events) || '.' || (SELECT COALESCE(MAX(id), 0) FROM inbound_messages);
+
+-- name: tracking-of-candidate
+-- The opens and clicks a person (or a webmail proxy) made, the first of
+-- each kind and link per message: what a timeline shows.
+SELECT t.message_id AS message_row, t.kind AS kind, t.url AS url, MIN(t.created_at) AS at
+FROM tracking_events t JOIN messages m ON m.id = t.message_id JOIN enrollments e ON e.id = m.enrollment_id
+JOIN candidates c ON c.id = e.candidate_id
+WHERE c.email = ? AND t.class IN ('person', 'proxy')
+GROUP BY t.message_id, t.kind, t.url
+ORDER BY MIN(t.created_at);

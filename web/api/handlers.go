@@ -412,6 +412,15 @@ func buildCandidate(tl *store.Timeline, answers []store.CandidateSurvey) Candida
 		}
 		c.Timeline = append(c.Timeline, Item{At: ev.CreatedAt, Kind: ev.Kind, Enrollment: ref(ev.EnrollmentID), Detail: ev.Detail})
 	}
+	msgs := map[int64]sequences.Message{}
+	for _, m := range tl.Messages {
+		msgs[m.ID] = m
+	}
+	for _, tr := range tl.Tracking {
+		m := msgs[tr.MessageRow]
+		c.Timeline = append(c.Timeline, Item{At: tr.At.T, Kind: tr.Kind + "ed", Enrollment: uid[m.EnrollmentID], Step: m.Step + 1,
+			Detail: tr.URL})
+	}
 	for _, s := range answers {
 		c.Timeline = append(c.Timeline, Item{At: s.At, Kind: "survey", Enrollment: s.EnrollmentUID, Survey: s.Survey,
 			Score: s.Score, Answers: json.RawMessage(s.Answers)})

@@ -177,7 +177,7 @@ func (d *Dashboard) candidateView(r *http.Request, c store.CandidateRecord) (can
 		v.Enrollments = append(v.Enrollments, ev)
 		v.Live = v.Live || e.Status.Live()
 	}
-	texts, err := d.cfg.Store.MessageTextsOf(ctx, c.ID)
+	kept, err := d.cfg.Store.MessageTextsOf(ctx, c.ID)
 	if err != nil {
 		return v, err
 	}
@@ -187,7 +187,7 @@ func (d *Dashboard) candidateView(r *http.Request, c store.CandidateRecord) (can
 			at = *m.SentAt
 		}
 		en := entry{At: at, Kind: "message", Status: string(m.Status), Sequence: seqOf[m.EnrollmentID], Step: m.Step + 1, Subject: m.Subject, From: m.From, Detail: m.Error}
-		if t, ok := texts[m.ID]; ok {
+		if t, ok := kept[m.ID]; ok {
 			switch {
 			case m.Body != "":
 				en.Body, en.BodyNote = m.Body, "asSent"
@@ -212,6 +212,18 @@ func (d *Dashboard) candidateView(r *http.Request, c store.CandidateRecord) (can
 			en.Sequence = seqOf[*ev.EnrollmentID]
 		}
 		v.Entries = append(v.Entries, en)
+	}
+	stepOf := map[int64]entry{}
+	for _, m := range tl.Messages {
+		stepOf[m.ID] = entry{Sequence: seqOf[m.EnrollmentID], Step: m.Step + 1}
+	}
+	for _, tr := range tl.Tracking {
+		m := stepOf[tr.MessageRow]
+		detail := fmt.Sprintf("%s %d", texts[d.lang(r, nil)]["step"], m.Step)
+		if tr.URL != "" {
+			detail += " · " + tr.URL
+		}
+		v.Entries = append(v.Entries, entry{At: tr.At.T, Kind: "event", Status: tr.Kind + "ed", Sequence: m.Sequence, Detail: detail})
 	}
 	for _, in := range tl.Inbound {
 		en := entry{At: in.ReceivedAt, Kind: "inbound", Status: in.Kind, From: in.From, Subject: in.Subject, Body: strings.TrimSpace(in.Text), Detail: in.Reason}
