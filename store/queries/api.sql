@@ -140,4 +140,4 @@ FROM tracking_events t JOIN messages m ON m.id = t.message_id JOIN enrollments e
 JOIN candidates c ON c.id = e.candidate_id
 WHERE c.email = ? AND t.class IN ('person', 'proxy')
 GROUP BY t.message_id, t.kind, t.url
-ORDER BY MIN(t.created_at);
+ORDER BY MIN(t.created_at), MIN(t.id);
