@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"followup/store"
 )
 
 // An ATS drives Followup through the API of a running `serve`: it enrolls
@@ -108,5 +110,35 @@ func TestReportMetrics(t *testing.T) {
 	}
 	if out, err := tp.run("report", "metrics", "--from", "2026-13-01"); exitCode(err) != 1 || !strings.Contains(out, "YYYY-MM-DD") {
 		t.Errorf("bad date: %v %s", err, out)
+	}
+}
+
+// `followup show` tells what the dashboard's timeline tells: tags, notes
+// and survey answers too.
+func TestShowHasTagsNotesAndSurveyAnswers(t *testing.T) {
+	tp := newTestProject(t)
+	tp.mustRun("enroll", "li.lei@example.com", "-s", "post-interview-thanks", "-n", "李雷", "-f", "job_title=工程师")
+	w := tp.wire(tp.now)
+	tl, err := w.db.Timeline(t.Context(), "li.lei@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tl.Candidate.ID
+	if _, err := w.db.TagCandidate(t.Context(), id, []string{"Go", "紧急"}, tp.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.AddNote(t.Context(), id, "wang", "电话沟通过，\n对薪资有顾虑。", tp.now); err != nil {
+		t.Fatal(err)
+	}
+	score := 4
+	if _, err := w.db.SaveSurveyResponse(t.Context(), "h", store.SurveyResponse{Survey: "interview-experience", EnrollmentID: tl.Enrollments[0].ID,
+		CandidateID: id, Sequence: "post-interview-thanks", Score: &score, Answers: map[string]any{"score": 4}, At: tp.now}); err != nil {
+		t.Fatal(err)
+	}
+	out := tp.mustRun("show", "li.lei@example.com")
+	for _, want := range []string{"tags: Go, 紧急", "note      by wang", "│ 对薪资有顾虑。", "survey    interview-experience (post-interview-thanks) score 4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -84,6 +84,13 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	if cd.UndeliverableReason != "" {
 		fmt.Fprintf(env.stdout, "UNDELIVERABLE: %s\n", cd.UndeliverableReason)
 	}
+	tags, err := db.TagsOf(env.ctx, cd.ID)
+	if err != nil {
+		return err
+	}
+	if len(tags) > 0 {
+		fmt.Fprintf(env.stdout, "tags: %s\n", strings.Join(tags, ", "))
+	}
 	fmt.Fprintln(env.stdout)
 	var tb table
 	for _, e := range tl.Enrollments {
@@ -108,6 +115,7 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	for _, e := range tl.Enrollments {
 		seqOf[e.ID] = e.Sequence
 	}
+	const indent = "\n                      │ " // continuation lines of an entry
 	var entries []entry
 	for _, m := range tl.Messages {
 		at := m.CreatedAt
@@ -126,7 +134,7 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	}
 	for _, ev := range tl.Events {
 		switch ev.Kind {
-		case "reply", "auto_reply", "bounce", "complaint", "unsubscribe", "not_interested":
+		case "reply", "auto_reply", "bounce", "complaint", "unsubscribe", "not_interested", "survey":
 			continue // shown with the message itself below
 		}
 		entries = append(entries, entry{ev.CreatedAt, fmt.Sprintf("%-9s %s", ev.Kind, ev.Detail)})
@@ -134,10 +142,34 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	for _, in := range tl.Inbound {
 		line := fmt.Sprintf("%-9s from %s  %q  (%s)", strings.ReplaceAll(in.Kind, "_", "-"), in.From, in.Subject, in.Reason)
 		if t := strings.TrimSpace(in.Text); t != "" {
-			const bar = "\n                      │ "
-			line += bar + strings.ReplaceAll(t, "\n", bar)
+			line += indent + strings.ReplaceAll(t, "\n", indent)
 		}
 		entries = append(entries, entry{in.ReceivedAt, line})
+	}
+	stepOf := map[int64]string{}
+	for _, m := range tl.Messages {
+		stepOf[m.ID] = fmt.Sprintf("%s step %d", seqOf[m.EnrollmentID], m.Step+1)
+	}
+	for _, tr := range tl.Tracking {
+		entries = append(entries, entry{tr.At.T, strings.TrimSpace(fmt.Sprintf("%-9s %s (estimate) %s", tr.Kind+"ed", stepOf[tr.MessageRow], tr.URL))})
+	}
+	answers, err := db.SurveysOf(env.ctx, email)
+	if err != nil {
+		return err
+	}
+	for _, a := range answers {
+		line := fmt.Sprintf("%-9s %s (%s)", "survey", a.Survey, a.Sequence)
+		if a.Score != nil {
+			line += fmt.Sprintf(" score %d", *a.Score)
+		}
+		entries = append(entries, entry{a.At, line + indent + a.Answers})
+	}
+	notes, err := db.NotesOf(env.ctx, cd.ID)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		entries = append(entries, entry{n.CreatedAt, fmt.Sprintf("%-9s by %s", "note", n.Author) + indent + strings.ReplaceAll(n.Text, "\n", indent)})
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.Before(entries[j].at) })
 	for _, en := range entries {
