@@ -784,7 +784,7 @@ func TestSurveyAnswersAct(t *testing.T) {
 	answer("yes@example.com", url.Values{"reasons": {"salary", "other-offer"}, "contact_again": {"yes"}})
 	answer("no@example.com", url.Values{"reasons": {"team"}, "contact_again": {"no"}})
 	tp.now = time.Now()
-	if out := tp.mustRun("show", "yes@example.com"); !strings.Contains(out, "talent-pool-warmup") || !strings.Contains(out, "declined-offer answered") {
+	if out := tp.mustRun("show", "yes@example.com"); !strings.Contains(out, "talent-pool-warmup") || !strings.Contains(out, "survey    declined-offer") {
 		t.Errorf("a yes did not enroll them in the talent pool:\n%s", out)
 	}
 	if out := tp.mustRun("show", "no@example.com"); !strings.Contains(out, "do not contact again") {
