@@ -70,6 +70,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/candidates/{email}/tags", w, a.addTags},
 		{"DELETE", "/api/v1/candidates/{email}/tags/{tag}", w, a.removeTag},
 		{"GET", "/api/v1/tags", r, a.tags},
+		{"POST", "/api/v1/tags/{tag}/enroll", w, a.enrollTag},
 		{"POST", "/api/v1/candidates/{email}/pause", w, a.pause},
 		{"POST", "/api/v1/candidates/{email}/resume", w, a.resume},
 		{"POST", "/api/v1/candidates/{email}/stop", w, a.stop},

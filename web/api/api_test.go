@@ -593,3 +593,28 @@ func TestTags(t *testing.T) {
 		t.Errorf("by tag: %d", n)
 	}
 }
+
+func TestEnrollByTag(t *testing.T) {
+	f := newFixture(t)
+	const route = "/api/v1/tags/{tag}/enroll"
+	body := `{"enrollments":[
+		{"email":"a@example.com","sequence":"post-interview-thanks","fields":{"job_title":"x"},"tags":["潜力"]},
+		{"email":"b@example.com","sequence":"post-interview-thanks","fields":{"job_title":"x"},"tags":["潜力"]},
+		{"email":"c@example.com","sequence":"post-interview-thanks","fields":{"job_title":"x"},"tags":["other"]}]}`
+	f.expect(f.do("POST", "/api/v1/enrollments", f.write, body), 200, "POST", "/api/v1/enrollments")
+	f.expect(f.do("POST", "/api/v1/suppressions", f.write, `{"emails":["b@example.com"]}`), 200, "POST", "/api/v1/suppressions")
+	path := "/api/v1/tags/%E6%BD%9C%E5%8A%9B/enroll"
+	m := f.expect(f.do("POST", path, f.write, `{"sequence":"talent-pool-warmup","consent":true}`), 200, "POST", route)
+	var got []string
+	for _, r := range m["results"].([]any) {
+		got = append(got, fmt.Sprint(dig(r, "email"), ":", dig(r, "result")))
+	}
+	if m["tag"] != "潜力" || strings.Join(got, " ") != "a@example.com:created b@example.com:blocked" {
+		t.Errorf("by tag: %v %v", m["tag"], got)
+	}
+	f.expect(f.do("POST", path, f.write, `{"sequence":"nope"}`), 422, "POST", route)
+	f.expect(f.do("POST", path, f.read, `{"sequence":"talent-pool-warmup"}`), 403, "POST", route)
+	if m := f.expect(f.do("POST", "/api/v1/tags/none/enroll", f.write, `{"sequence":"talent-pool-warmup","consent":true}`), 200, "POST", route); len(m["results"].([]any)) != 0 {
+		t.Errorf("unknown tag: %v", m)
+	}
+}

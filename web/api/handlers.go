@@ -126,6 +126,7 @@ type EnrollInput struct {
 // EnrollResult says what became of one input.
 type EnrollResult struct {
 	Index      int         `json:"index"`
+	Email      string      `json:"email"`  // as given, or normalized when valid
 	Result     string      `json:"result"` // created, exists, blocked, invalid
 	Reason     string      `json:"reason,omitempty"`
 	Errors     []string    `json:"errors,omitempty"`
@@ -162,16 +163,38 @@ func (a *API) enroll(req *request) (int, any, error) {
 			return 0, nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "%d enrollments in one request; send at most %d", len(inputs), maxBatch)
 		}
 	}
+	results, err := a.enrollAll(req, inputs, "api:"+req.token.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !single {
+		return http.StatusOK, map[string]any{"results": results}, nil
+	}
+	r := results[0]
+	switch r.Result {
+	case "invalid":
+		return 0, nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_request", Message: "the enrollment is not valid", Details: r.Errors}
+	case "blocked":
+		return 0, nil, &Error{Status: http.StatusConflict, Code: "blocked", Message: r.Reason}
+	case "created":
+		return http.StatusCreated, r, nil
+	}
+	return http.StatusOK, r, nil
+}
+
+// enrollAll validates and enrolls inputs in one transaction, one result per
+// input: one bad input never blocks the others.
+func (a *API) enrollAll(req *request, inputs []EnrollInput, source string) ([]EnrollResult, error) {
 	results := make([]EnrollResult, len(inputs))
 	var valid []sequences.EnrollRequest
 	var at []int
 	var tagsOf [][]string
 	key := strings.TrimSpace(req.Header.Get("Idempotency-Key"))
 	for i, in := range inputs {
-		results[i].Index = i
+		results[i].Index, results[i].Email = i, in.Email
 		r := sequences.EnrollRequest{
 			Candidate: sequences.Candidate{Email: in.Email, Name: in.Name, Language: in.Language, Timezone: in.Timezone},
-			Sequence:  in.Sequence, Mailbox: in.Mailbox, Fields: in.Fields, Source: "api:" + req.token.Name,
+			Sequence:  in.Sequence, Mailbox: in.Mailbox, Fields: in.Fields, Source: source,
 		}
 		if in.Consent {
 			r.PoolConsent = sequences.ConsentGiven
@@ -192,13 +215,14 @@ func (a *API) enroll(req *request) (int, any, error) {
 			continue
 		}
 		tagsOf = append(tagsOf, tags)
+		results[i].Email = v.Email
 		valid = append(valid, v)
 		at = append(at, i)
 	}
 	if len(valid) > 0 {
 		out, err := a.DB.Enroll(req.ctx, valid, a.Catalog.Sequences, a.Now())
 		if err != nil {
-			return 0, nil, fmt.Errorf("enrolling: %w", err)
+			return nil, fmt.Errorf("enrolling: %w", err)
 		}
 		for j, o := range out {
 			res := &results[at[j]]
@@ -217,24 +241,12 @@ func (a *API) enroll(req *request) (int, any, error) {
 			}
 			if len(tagsOf[j]) > 0 && !o.Blocked && o.Enrollment.CandidateID != 0 {
 				if _, err := a.DB.TagCandidate(req.ctx, o.Enrollment.CandidateID, tagsOf[j], a.Now()); err != nil {
-					return 0, nil, fmt.Errorf("tagging: %w", err)
+					return nil, fmt.Errorf("tagging: %w", err)
 				}
 			}
 		}
 	}
-	if !single {
-		return http.StatusOK, map[string]any{"results": results}, nil
-	}
-	r := results[0]
-	switch r.Result {
-	case "invalid":
-		return 0, nil, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_request", Message: "the enrollment is not valid", Details: r.Errors}
-	case "blocked":
-		return 0, nil, &Error{Status: http.StatusConflict, Code: "blocked", Message: r.Reason}
-	case "created":
-		return http.StatusCreated, r, nil
-	}
-	return http.StatusOK, r, nil
+	return results, nil
 }
 
 func splitErrors(err error) []string {
@@ -982,4 +994,42 @@ func (a *API) tags(req *request) (int, any, error) {
 		all = []store.TagCount{}
 	}
 	return http.StatusOK, map[string]any{"tags": all}, nil
+}
+
+// enrollTag enrolls every candidate with a tag into a sequence (the same
+// fields for all), like the dashboard's "enroll by tag".
+func (a *API) enrollTag(req *request) (int, any, error) {
+	tag, err := store.NormalizeTag(req.PathValue("tag"))
+	if err != nil {
+		return 0, nil, errorf(http.StatusBadRequest, "invalid_request", "%v", err)
+	}
+	var in struct {
+		Sequence string            `json:"sequence"`
+		Mailbox  string            `json:"mailbox"`
+		Fields   map[string]string `json:"fields"`
+		Consent  bool              `json:"consent"`
+	}
+	if err := req.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	if _, ok := a.Catalog.Sequences[in.Sequence]; !ok {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "invalid_request", "sequence %q does not exist", in.Sequence)
+	}
+	cands, err := a.DB.CandidatesWithTag(req.ctx, tag)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(cands) > maxBatch {
+		return 0, nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "%d candidates have this tag; at most %d at a time", len(cands), maxBatch)
+	}
+	batch := make([]EnrollInput, 0, len(cands))
+	for _, c := range cands {
+		batch = append(batch, EnrollInput{Email: c.Email, Name: c.Name, Language: c.Language, Timezone: c.Timezone,
+			Sequence: in.Sequence, Mailbox: in.Mailbox, Fields: in.Fields, Consent: in.Consent})
+	}
+	results, err := a.enrollAll(req, batch, "api tag "+tag+":"+req.token.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"tag": tag, "results": results}, nil
 }
