@@ -511,6 +511,10 @@ func TestSuppressionsSurveysMetrics(t *testing.T) {
 	if dig(m, "nps", "responses") != 1.0 || dig(m, "definitions", "reply_rate") == nil || dig(m["sources"].([]any)[0], "source") != "Boss直聘" {
 		t.Errorf("metrics: %v", m)
 	}
+	zh := f.expect(f.do("GET", "/api/v1/metrics?from=2026-11-01&to=2026-11-30", f.read, "", "Accept-Language", "zh-CN,zh;q=0.9"), 200, "GET", "/api/v1/metrics")
+	if d := fmt.Sprint(dig(zh, "definitions", "talent_pool")); !strings.Contains(d, "人才库激活率") {
+		t.Errorf("definitions for a Chinese client: %s", d)
+	}
 	// The report is reused until something new is recorded.
 	zero := 0
 	if _, err := f.db.SaveSurveyResponse(context.Background(), "h2", store.SurveyResponse{Survey: "nps", Score: &zero,
