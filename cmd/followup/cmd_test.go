@@ -158,6 +158,35 @@ func exitCode(err error) int {
 	return 0
 }
 
+// The starter config's commented http and webhooks sections are valid as
+// they stand once uncommented: a recruiter can turn them on line by line.
+func TestStarterConfigOptionalSectionsAreValid(t *testing.T) {
+	tp := newTestProject(t)
+	cfg := tp.read("followup.yaml")
+	start, end := strings.Index(cfg, "# http:"), strings.Index(cfg, "\nlog:")
+	if start < 0 || end < start {
+		t.Fatalf("no commented http section before log: in the starter config")
+	}
+	var lines []string
+	for _, l := range strings.Split(cfg[start:end], "\n") {
+		if rest, ok := strings.CutPrefix(l, "# "); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "http:") || strings.HasPrefix(rest, "webhooks:")) {
+			l = rest
+		}
+		lines = append(lines, l)
+	}
+	tp.write("followup.yaml", cfg[:start]+strings.Join(lines, "\n")+cfg[end:])
+	if !strings.Contains(tp.read("followup.yaml"), "\nwebhooks:\n") || !strings.Contains(tp.read("followup.yaml"), "\n  tracking:") {
+		t.Fatalf("uncommenting failed:\n%s", tp.read("followup.yaml"))
+	}
+	tp.getenv = func(k string) string {
+		return map[string]string{"FOLLOWUP_SMTP_PASSWORD": "pw", "FOLLOWUP_SECRET": strings.Repeat("s", 40),
+			"FOLLOWUP_METRICS_TOKEN": strings.Repeat("m", 20), "FOLLOWUP_WEBHOOK_SECRET": strings.Repeat("w", 40)}[k]
+	}
+	if out, err := tp.run("check"); err != nil {
+		t.Errorf("check with the optional sections on: %v\n%s", err, out)
+	}
+}
+
 func TestInitThenCheckIsClean(t *testing.T) {
 	tp := newTestProject(t)
 	out := tp.mustRun("check")
