@@ -27,7 +27,6 @@ type apiQueries struct {
 	IdempotencyBegin   *sqlx.Stmt `query:"idempotency-begin"`
 	IdempotencyGet     *sqlx.Stmt `query:"idempotency-get"`
 	IdempotencyReclaim *sqlx.Stmt `query:"idempotency-reclaim"`
-	SurveyResponsesOf  *sqlx.Stmt `query:"survey-responses-of-candidate,read"`
 	IdempotencyFinish  *sqlx.Stmt `query:"idempotency-finish"`
 	IdempotencyDrop    *sqlx.Stmt `query:"idempotency-drop"`
 	ChangeMark         *sqlx.Stmt `query:"change-mark,read"`
@@ -268,25 +267,6 @@ func (db *DB) Search(ctx context.Context, f SearchFilter) ([]sequences.Enrollmen
 		return nil, fmt.Errorf("searching enrollments: %w", err)
 	}
 	return decodeRows(rows)
-}
-
-// CandidateSurvey is a survey answer linked to a candidate.
-type CandidateSurvey struct {
-	Survey        string    `db:"survey"`
-	Score         *int      `db:"score"`
-	Answers       string    `db:"answers"` // JSON
-	At            time.Time `db:"created_at"`
-	EnrollmentUID string    `db:"enrollment_uid"`
-	Sequence      string    `db:"sequence"`
-}
-
-// SurveysOf lists a candidate's (non-anonymous) survey answers.
-func (db *DB) SurveysOf(ctx context.Context, email string) ([]CandidateSurvey, error) {
-	var out []CandidateSurvey
-	if err := db.qa.SurveyResponsesOf.SelectContext(ctx, &out, email); err != nil {
-		return nil, fmt.Errorf("loading the survey answers of %s: %w", email, err)
-	}
-	return out, nil
 }
 
 // maxTrackingRows bounds what one message can add (a pixel URL fetched in

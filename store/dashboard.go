@@ -86,6 +86,8 @@ type SurveyAnswer struct {
 	Score     *int      `db:"score"`
 	Answers   string    `db:"answers"` // JSON
 	CreatedAt time.Time `db:"created_at"`
+	// EnrollmentUID is the enrollment the survey link came with.
+	EnrollmentUID string `db:"enrollment_uid"`
 }
 
 // SurveyAnswersOf lists a candidate's own survey responses.

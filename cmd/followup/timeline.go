@@ -153,7 +153,7 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 	for _, tr := range tl.Tracking {
 		entries = append(entries, entry{tr.At.T, strings.TrimSpace(fmt.Sprintf("%-9s %s (estimate) %s", tr.Kind+"ed", stepOf[tr.MessageRow], tr.URL))})
 	}
-	answers, err := db.SurveysOf(env.ctx, email)
+	answers, err := db.SurveyAnswersOf(env.ctx, cd.ID)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (c showCmd) run(env *runEnv, p *project, db dbT) error {
 		if a.Score != nil {
 			line += fmt.Sprintf(" score %d", *a.Score)
 		}
-		entries = append(entries, entry{a.At, line + indent + a.Answers})
+		entries = append(entries, entry{a.CreatedAt, line + indent + a.Answers})
 	}
 	notes, err := db.NotesOf(env.ctx, cd.ID)
 	if err != nil {

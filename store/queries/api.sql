@@ -97,12 +97,6 @@ FROM enrollments e LEFT JOIN first_sent fs ON fs.enrollment_id = e.id LEFT JOIN 
 WHERE e.created_at >= ? AND e.created_at < ?
 ORDER BY e.id;
 
--- name: survey-responses-of-candidate
-SELECT r.survey, r.score, r.answers, r.created_at, e.uid AS enrollment_uid, e.sequence AS sequence
-FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id JOIN candidates c ON c.id = e.candidate_id
-WHERE c.email = ?
-ORDER BY r.id;
-
 -- name: tracking-message
 SELECT m.id, m.sent_at,
        (SELECT COUNT(*) FROM tracking_events t WHERE t.message_id = m.id AND t.kind = ?) AS n,

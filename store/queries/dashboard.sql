@@ -16,7 +16,8 @@ SELECT id, author, text, created_at FROM notes WHERE candidate_id = ? ORDER BY c
 DELETE FROM notes WHERE candidate_id = ?;
 
 -- name: survey-answers-of
-SELECT r.survey AS survey, r.score AS score, r.answers AS answers, r.created_at AS created_at, e.sequence AS sequence
+SELECT r.survey AS survey, r.score AS score, r.answers AS answers, r.created_at AS created_at, e.sequence AS sequence,
+       e.uid AS enrollment_uid
 FROM survey_responses r JOIN enrollments e ON e.id = r.enrollment_id
 WHERE e.candidate_id = ?
 ORDER BY r.created_at, r.id;

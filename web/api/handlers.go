@@ -378,7 +378,7 @@ func (a *API) candidate(req *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	answers, err := a.DB.SurveysOf(req.ctx, email)
+	answers, err := a.DB.SurveyAnswersOf(req.ctx, tl.Candidate.ID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -391,7 +391,7 @@ func (a *API) candidate(req *request) (int, any, error) {
 	return http.StatusOK, c, nil
 }
 
-func buildCandidate(tl *store.Timeline, answers []store.CandidateSurvey) Candidate {
+func buildCandidate(tl *store.Timeline, answers []store.SurveyAnswer) Candidate {
 	c := Candidate{Email: tl.Candidate.Email, Name: tl.Candidate.Name, Language: tl.Candidate.Language,
 		Timezone: tl.Candidate.Timezone, Undeliverable: tl.Candidate.UndeliverableReason,
 		Tags: []string{}, Enrollments: []Enrollment{}, Timeline: []Item{}}
@@ -434,7 +434,7 @@ func buildCandidate(tl *store.Timeline, answers []store.CandidateSurvey) Candida
 			Detail: tr.URL})
 	}
 	for _, s := range answers {
-		c.Timeline = append(c.Timeline, Item{At: s.At, Kind: "survey", Enrollment: s.EnrollmentUID, Survey: s.Survey,
+		c.Timeline = append(c.Timeline, Item{At: s.CreatedAt, Kind: "survey", Enrollment: s.EnrollmentUID, Survey: s.Survey,
 			Score: s.Score, Answers: json.RawMessage(s.Answers)})
 	}
 	sort.SliceStable(c.Timeline, func(i, j int) bool { return c.Timeline[i].At.Before(c.Timeline[j].At) })
