@@ -45,15 +45,25 @@ type Tracked struct {
 	At         sqlTime `db:"at"`
 }
 
+// CandidateByEmail loads a candidate (ErrNotFound when there is none).
+func (db *DB) CandidateByEmail(ctx context.Context, email string) (CandidateRecord, error) {
+	var c CandidateRecord
+	err := db.q.CandidateByEmail.GetContext(ctx, &c, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("candidate %s: %w", email, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("loading candidate %s: %w", email, err)
+	}
+	return c, nil
+}
+
 // Timeline loads a candidate's enrollments, messages and events.
 func (db *DB) Timeline(ctx context.Context, email string) (*Timeline, error) {
 	var tl Timeline
-	err := db.q.CandidateByEmail.GetContext(ctx, &tl.Candidate, email)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("candidate %s: %w", email, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading candidate %s: %w", email, err)
+	var err error
+	if tl.Candidate, err = db.CandidateByEmail(ctx, email); err != nil {
+		return nil, err
 	}
 	var rows []enrollmentRow
 	if err := db.q.EnrollmentsOfCandidate.SelectContext(ctx, &rows, email); err != nil {

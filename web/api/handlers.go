@@ -925,23 +925,20 @@ func normalizeTags(in []string) ([]string, error) {
 }
 
 // candidateID finds the candidate of the path's {email}.
-func (a *API) candidateID(req *request) (int64, string, error) {
+func (a *API) candidateID(req *request) (int64, error) {
 	email, err := a.email(req)
 	if err != nil {
-		return 0, "", err
+		return 0, err
 	}
-	tl, err := a.DB.Timeline(req.ctx, email)
+	c, err := a.DB.CandidateByEmail(req.ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, "", errorf(http.StatusNotFound, "not_found", "no candidate has this address")
+		return 0, errorf(http.StatusNotFound, "not_found", "no candidate has this address")
 	}
-	if err != nil {
-		return 0, "", err
-	}
-	return tl.Candidate.ID, email, nil
+	return c.ID, err
 }
 
 func (a *API) addTags(req *request) (int, any, error) {
-	id, _, err := a.candidateID(req)
+	id, err := a.candidateID(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -963,7 +960,7 @@ func (a *API) addTags(req *request) (int, any, error) {
 }
 
 func (a *API) removeTag(req *request) (int, any, error) {
-	id, _, err := a.candidateID(req)
+	id, err := a.candidateID(req)
 	if err != nil {
 		return 0, nil, err
 	}
